@@ -1,0 +1,32 @@
+// The generic lamella `bootstrap`: what a platform starts. Reads the configuration once, loads
+// the handler in its language, and runs the platform's loop. Init failures are reported to the
+// platform with the AWS error type, then the process exits non-zero.
+#include "config.h"
+#include "cpp_adapter.h"
+
+#include "lamella/runtime.h"
+
+#include <cstdio>
+
+int main() {
+  const auto cfg = lamella::config_from_env(lamella::process_env());
+  if (!cfg) {
+    if (cfg.error() == lamella::make_error_code(lamella::errc::malformed_handler)) {
+      // The platform is known but the handler is not usable: tell the platform.
+      return lamella::report_init_error(
+          "Runtime.MalformedHandlerName",
+          "Bad handler: set _HANDLER to 'library.so:symbol' for a C++ handler");
+    }
+    std::fprintf(stderr,
+                 "lamella bootstrap: %s: set AWS_LAMBDA_RUNTIME_API (this program is started by "
+                 "a platform or by `lamella serve`)\n",
+                 cfg.error().message().c_str());
+    return 1;
+  }
+  lamella::run_options options;
+  options.runtime_api = cfg->runtime_api;
+  lamella::load_error error;
+  const auto h = lamella::load_so_handler(cfg->handler, cfg->task_root, error);
+  if (!h) return lamella::report_init_error(error.error_type, error.message, options);
+  return lamella::run(h, options);
+}

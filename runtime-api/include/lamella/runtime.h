@@ -1,0 +1,73 @@
+// The entry point of a C++ function: lamella::run(handler).
+#pragma once
+
+#include "lamella/invocation.h"
+#include "lamella/lambda_client.h"
+#include "lamella/outcome.h"
+#include "lamella/transport.h"
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lamella {
+
+/// A function handler. It may throw: any exception becomes a function error
+/// (`errorType` = "std::exception" type name or "Unknown") and the loop continues.
+using handler = std::function<outcome(const invocation&)>;
+
+/// Makes a transport for "host:port"; used to swap the default Beast transport for another.
+using transport_factory =
+    std::function<std::unique_ptr<transport>(std::string_view host_port, transport_options)>;
+
+/// How often and how patiently the loop retries a broken Runtime API connection.
+/// Written policy (docs/architecture.md): a failed `/next` or post is retried on a fresh
+/// connection up to `attempts` times in all, sleeping `first_backoff`, then 4x that, and so on;
+/// after the last failure the loop returns the error and the process exits non-zero.
+/// A refused post (400/403/413) is not a connection failure: it is logged and the loop goes on.
+struct retry_policy {
+  int attempts = 3;                             ///< attempts per call, the first included
+  std::chrono::milliseconds first_backoff{10};  ///< sleep before the second attempt
+};
+
+/// Options of run(). Defaults suit a deployed function; tests bound the loop.
+struct run_options {
+  /// Stop after this many invocations (tests, benchmarks); unset = serve until the platform
+  /// goes away.
+  std::optional<std::size_t> max_invocations;
+  /// "host:port" of the Runtime API; empty = the AWS_LAMBDA_RUNTIME_API environment variable.
+  std::string runtime_api;
+  /// Transport to use; empty = the Beast transport.
+  transport_factory make_transport;
+  /// Language token of the User-Agent ("cpp", "python", "node").
+  std::string language = "cpp";
+  /// Retry policy for connection failures.
+  retry_policy retry;
+  /// Set `_X_AMZN_TRACE_ID` from each invocation's trace id (unset when absent), as the AWS
+  /// runtimes do. Turn off when several loops share one process.
+  bool set_trace_env = true;
+};
+
+/// Runs the Lambda loop: next -> handler -> response/error, until `max_invocations` is reached
+/// (returns 0) or the Runtime API is lost (logs a clear message to stderr, returns 1).
+/// Intended use: `int main() { return lamella::run(my_handler); }`.
+/// Not reentrant with itself on one thread; each call owns its own connection.
+int run(const handler& h, const run_options& options = {});
+
+/// Runs the loop on an existing client. Returns success when `max_invocations` was reached, or
+/// the runtime error that ended the loop. Function errors never end it.
+result<void> run_loop(lambda_client& client, const handler& h, const run_options& options);
+
+/// Makes a Lambda client for `options` (endpoint from the options or the environment, the
+/// chosen transport, the User-Agent). Errors: invalid_configuration when no endpoint is known.
+result<lambda_client> make_lambda_client(const run_options& options);
+
+/// Reports an initialisation failure to `/runtime/init/error` (endpoint and transport from
+/// `options`) and logs it to stderr. Returns the process exit status to use (always 1).
+int report_init_error(std::string_view error_type, std::string_view error_message,
+                      const run_options& options = {});
+
+}  // namespace lamella

@@ -1,0 +1,62 @@
+// The small HTTP interface the Runtime API client talks through, and its implementations.
+#pragma once
+
+#include "lamella/error.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace lamella {
+
+/// One HTTP/1.1 request. The body is a view: the caller keeps the bytes alive during send().
+struct http_request {
+  std::string_view method;  ///< "GET" or "POST"
+  std::string target;       ///< origin-form target, e.g. "/2018-06-01/runtime/invocation/next"
+  std::vector<std::pair<std::string_view, std::string_view>> headers;  ///< extra headers
+  std::string_view body;                                               ///< request body
+};
+
+/// One HTTP/1.1 response, body fully read.
+struct http_response {
+  unsigned status = 0;                                       ///< status code
+  std::vector<std::pair<std::string, std::string>> headers;  ///< in arrival order
+  std::string body;                                          ///< the whole body
+
+  /// The value of the first header named `name` (ASCII case-insensitive), or empty.
+  [[nodiscard]] std::string_view header(std::string_view name) const noexcept;
+};
+
+/// Settings shared by every transport implementation.
+struct transport_options {
+  /// Bound on establishing a connection. Why short: the Runtime API is local; a slow connect
+  /// means it is gone, and the retry policy decides what happens next.
+  std::chrono::milliseconds connect_timeout{1000};
+};
+
+/// Sends requests over one keep-alive connection to a fixed `host:port`.
+/// There is deliberately no total timeout on a request: `GET /next` long-polls, and the
+/// environment may be frozen between invocations.
+/// Not thread-safe: one transport per loop (or per thread).
+class transport {
+ public:
+  virtual ~transport() = default;
+
+  /// Sends `request` and reads the whole response. Connects on first use and reconnects once,
+  /// transparently, when a reused keep-alive connection turns out to be closed.
+  /// Errors: `errc::runtime_api_unreachable` (with the system error in the log message).
+  virtual result<http_response> send(const http_request& request) = 0;
+
+  /// A short name for logs and benchmarks ("beast", "curl").
+  [[nodiscard]] virtual std::string_view name() const noexcept = 0;
+};
+
+/// The default transport: Boost.Beast over a blocking TCP socket with TCP_NODELAY.
+/// `host_port` is "host:port" as in AWS_LAMBDA_RUNTIME_API.
+std::unique_ptr<transport> make_beast_transport(std::string_view host_port,
+                                                transport_options options);
+
+}  // namespace lamella

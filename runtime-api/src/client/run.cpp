@@ -1,0 +1,120 @@
+#include "lamella/runtime.h"
+
+#include <cxxabi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <string>
+#include <thread>
+#include <typeinfo>
+
+namespace lamella {
+namespace {
+
+/// Calls `f` under the retry policy; returns its last result. Only connection failures
+/// (runtime_api_unreachable) are retried: a refusal or a protocol error will not heal by itself.
+template <class F>
+auto with_retries(const retry_policy& policy, F&& f) -> decltype(f()) {
+  auto backoff = policy.first_backoff;
+  for (int attempt = 1;; ++attempt) {
+    auto r = f();
+    if (r || r.error() != make_error_code(errc::runtime_api_unreachable) ||
+        attempt >= policy.attempts) {
+      return r;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff *= 4;
+  }
+}
+
+/// The exception's dynamic type as written in C++ ("std::runtime_error"): the nearest thing to
+/// the class name the Python and Node runtimes use as errorType.
+std::string demangled_type_name(const std::exception& e) {
+  const char* mangled = typeid(e).name();
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> name(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+}
+
+/// Runs the handler; every exception becomes a function error (exceptions never unwind
+/// through the loop).
+outcome call_handler(const handler& h, const invocation& inv) {
+  try {
+    return h(inv);
+  } catch (const std::exception& e) {
+    return outcome::failure(demangled_type_name(e), e.what());
+  } catch (...) {
+    return outcome::failure("Unknown", "the handler threw a value that is not a std::exception");
+  }
+}
+
+void set_trace_env(const invocation& inv) {
+  if (inv.trace_id.empty()) {
+    ::unsetenv("_X_AMZN_TRACE_ID");
+  } else {
+    ::setenv("_X_AMZN_TRACE_ID", inv.trace_id.c_str(), 1);
+  }
+}
+
+std::string endpoint_of(const run_options& options) {
+  if (!options.runtime_api.empty()) return options.runtime_api;
+  const char* env = std::getenv("AWS_LAMBDA_RUNTIME_API");
+  return env != nullptr ? env : "";
+}
+
+}  // namespace
+
+result<lambda_client> make_lambda_client(const run_options& options) {
+  const std::string endpoint = endpoint_of(options);
+  if (endpoint.empty()) {
+    std::fprintf(stderr, "lamella: AWS_LAMBDA_RUNTIME_API is not set; nothing to serve\n");
+    return errc::invalid_configuration;
+  }
+  const transport_factory& make =
+      options.make_transport ? options.make_transport : transport_factory(make_beast_transport);
+  return lambda_client(make(endpoint, transport_options{}), options.language);
+}
+
+result<void> run_loop(lambda_client& client, const handler& h, const run_options& options) {
+  for (std::size_t served = 0; !options.max_invocations || served < *options.max_invocations;
+       ++served) {
+    auto inv = with_retries(options.retry, [&] { return client.next(); });
+    if (!inv) return inv.error();
+    if (options.set_trace_env) set_trace_env(*inv);
+    const outcome o = call_handler(h, *inv);
+    auto posted = with_retries(options.retry, [&] {
+      return o.is_success() ? client.post_response(inv->request_id, o)
+                            : client.post_error(inv->request_id, o);
+    });
+    if (!posted) return posted.error();
+  }
+  return {};
+}
+
+int run(const handler& h, const run_options& options) {
+  auto client = make_lambda_client(options);
+  if (!client) return 1;
+  auto r = run_loop(*client, h, options);
+  if (!r) {
+    std::fprintf(stderr, "lamella: exiting: %s (%s)\n", r.error().message().c_str(),
+                 endpoint_of(options).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+int report_init_error(std::string_view error_type, std::string_view error_message,
+                      const run_options& options) {
+  std::fprintf(stderr, "lamella: init failed: %.*s: %.*s\n", static_cast<int>(error_type.size()),
+               error_type.data(), static_cast<int>(error_message.size()), error_message.data());
+  auto client = make_lambda_client(options);
+  if (!client) return 1;
+  const auto failure = outcome::failure(error_type, error_message);
+  (void)with_retries(options.retry, [&] { return client->post_init_error(failure); });
+  return 1;
+}
+
+}  // namespace lamella
