@@ -20,6 +20,9 @@
 extern "C" {
 #endif
 
+/* A C header: typedefs, not using-declarations. */
+/* NOLINTBEGIN(modernize-use-using) */
+
 /** The ABI version this header describes; a library may export
  *  `const int lamella_abi_version = LAMELLA_C_ABI_VERSION;` and the bootstrap refuses a mismatch.
  */
@@ -57,6 +60,8 @@ typedef int (*lamella_handler_fn)(const lamella_invocation* invocation, lamella_
 
 /** The optional initialiser signature (exported as `lamella_init`). */
 typedef int (*lamella_init_fn)(lamella_response* error);
+
+/* NOLINTEND(modernize-use-using) */
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,9 @@ struct http_response {
   [[nodiscard]] std::string_view header(std::string_view name) const noexcept;
 };
 
+/// ASCII case-insensitive equality, as HTTP header names compare.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
 /// Settings shared by every transport implementation.
 struct transport_options {
   /// Bound on establishing a connection. Why short: the Runtime API is local; a slow connect

@@ -1,5 +1,6 @@
 #include "client/lambda_protocol.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 
@@ -22,9 +23,34 @@ std::string error_target(std::string_view request_id) {
 result<invocation> parse_next_response(http_response&& response) {
   if (response.status != 200) return errc::runtime_api_rejected;
   invocation inv;
-  inv.request_id = response.header(request_id_header);
-  if (inv.request_id.empty()) return errc::bad_runtime_response;
-  const std::string_view deadline = response.header(deadline_header);
+  std::string_view deadline;
+  // One pass over the headers; most responses carry about ten.
+  for (auto& [name, value] : response.headers) {
+    if (name.size() < 17 || !iequals(name.substr(0, 15), "Lambda-Runtime-")) {
+      if (iequals(name, "Content-Type")) inv.content_type = std::move(value);
+      continue;
+    }
+    if (iequals(name, request_id_header)) {
+      inv.request_id = std::move(value);
+    } else if (iequals(name, deadline_header)) {
+      deadline = value;
+    } else if (iequals(name, function_arn_header)) {
+      inv.function_arn = std::move(value);
+    } else if (iequals(name, trace_id_header)) {
+      inv.trace_id = std::move(value);
+    } else if (iequals(name, client_context_header)) {
+      inv.client_context = std::move(value);
+    } else if (iequals(name, cognito_identity_header)) {
+      inv.cognito_identity = std::move(value);
+    } else if (iequals(name, tenant_id_header)) {
+      inv.tenant_id = std::move(value);
+    }
+  }
+  // The id goes into the next request's target: refuse anything that could break out of it.
+  const bool safe_id = std::all_of(inv.request_id.begin(), inv.request_id.end(), [](char c) {
+    return c > ' ' && c < 0x7f && c != '/' && c != '?' && c != '#' && c != '%';
+  });
+  if (inv.request_id.empty() || !safe_id) return errc::bad_runtime_response;
   if (!deadline.empty()) {
     std::int64_t ms = 0;
     const auto [end, ec] = std::from_chars(deadline.data(), deadline.data() + deadline.size(), ms);
@@ -33,12 +59,6 @@ result<invocation> parse_next_response(http_response&& response) {
     }
     inv.deadline = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
   }
-  inv.function_arn = response.header(function_arn_header);
-  inv.trace_id = response.header(trace_id_header);
-  inv.client_context = response.header(client_context_header);
-  inv.cognito_identity = response.header(cognito_identity_header);
-  inv.tenant_id = response.header(tenant_id_header);
-  inv.content_type = response.header("Content-Type");
   if (inv.content_type.empty()) inv.content_type = "application/json";
   inv.payload = std::move(response.body);
   return inv;

@@ -32,8 +32,8 @@ std::string response_target(std::string_view request_id);
 std::string error_target(std::string_view request_id);
 
 /// Maps a `/next` response to an invocation (moving the body out of `response`).
-/// Errors: runtime_api_rejected (status other than 200), bad_runtime_response (no request id,
-/// or a deadline that is not a number).
+/// Errors: runtime_api_rejected (status other than 200), bad_runtime_response (no request id, a
+/// request id that is not a plain printable token, or a deadline that is not a number).
 result<invocation> parse_next_response(http_response&& response);
 
 }  // namespace lamella::detail

@@ -2,8 +2,10 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -51,13 +53,56 @@ outcome call_handler(const handler& h, const invocation& inv) {
   }
 }
 
-void set_trace_env(const invocation& inv) {
-  if (inv.trace_id.empty()) {
-    ::unsetenv("_X_AMZN_TRACE_ID");
-  } else {
-    ::setenv("_X_AMZN_TRACE_ID", inv.trace_id.c_str(), 1);
+/// Keeps `_X_AMZN_TRACE_ID` equal to the current invocation's trace id. Why not setenv():
+/// glibc never frees a value setenv() replaces, so a new trace id per invocation would grow the
+/// heap without bound (~150 bytes each). This owns one buffer, hands it to putenv() and rewrites
+/// it in place; it grows (and is handed over again) only for a longer id. Not thread-safe, like
+/// the environment itself.
+class trace_env {
+ public:
+  trace_env() = default;
+  trace_env(const trace_env&) = delete;
+  trace_env& operator=(const trace_env&) = delete;
+  ~trace_env() {
+    if (owns_entry()) ::unsetenv(name_);
   }
-}
+
+  void set(std::string_view value) {
+    if (value.empty()) {
+      if (owns_entry() || std::getenv(name_) != nullptr) ::unsetenv(name_);
+      return;
+    }
+    const std::size_t prefix = std::char_traits<char>::length(name_) + 1;  // "NAME="
+    const std::size_t need = prefix + value.size() + 1;
+    if (need > capacity_) {
+      auto fresh = std::make_unique<char[]>(std::max<std::size_t>(need, 256));
+      std::memcpy(fresh.get(), name_, prefix - 1);
+      fresh[prefix - 1] = '=';
+      write_value(fresh.get() + prefix, value);
+      ::putenv(fresh.get());  // the environment now points at `fresh`; the old buffer is free
+      buffer_ = std::move(fresh);
+      capacity_ = std::max<std::size_t>(need, 256);
+      return;
+    }
+    write_value(buffer_.get() + prefix, value);
+    // The handler may have set or unset the variable itself: hand the buffer over again then.
+    if (!owns_entry()) ::putenv(buffer_.get());
+  }
+
+ private:
+  static void write_value(char* out, std::string_view value) {
+    std::memcpy(out, value.data(), value.size());
+    out[value.size()] = '\0';
+  }
+  [[nodiscard]] bool owns_entry() const {
+    const char* current = std::getenv(name_);
+    return buffer_ && current == buffer_.get() + std::char_traits<char>::length(name_) + 1;
+  }
+
+  static constexpr const char* name_ = "_X_AMZN_TRACE_ID";
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
+};
 
 std::string endpoint_of(const run_options& options) {
   if (!options.runtime_api.empty()) return options.runtime_api;
@@ -79,11 +124,12 @@ result<lambda_client> make_lambda_client(const run_options& options) {
 }
 
 result<void> run_loop(lambda_client& client, const handler& h, const run_options& options) {
+  trace_env trace;
   for (std::size_t served = 0; !options.max_invocations || served < *options.max_invocations;
        ++served) {
     auto inv = with_retries(options.retry, [&] { return client.next(); });
     if (!inv) return inv.error();
-    if (options.set_trace_env) set_trace_env(*inv);
+    if (options.set_trace_env) trace.set(inv->trace_id);
     const outcome o = call_handler(h, *inv);
     auto posted = with_retries(options.retry, [&] {
       return o.is_success() ? client.post_response(inv->request_id, o)

@@ -1,20 +1,23 @@
 #include "lamella/transport.h"
 
-#include <algorithm>
-#include <cctype>
-
 namespace lamella {
 
 std::string_view http_response::header(std::string_view name) const noexcept {
-  const auto same = [name](const std::pair<std::string, std::string>& h) {
-    return h.first.size() == name.size() &&
-           std::equal(h.first.begin(), h.first.end(), name.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) ==
-                    std::tolower(static_cast<unsigned char>(b));
-           });
-  };
-  const auto it = std::find_if(headers.begin(), headers.end(), same);
-  return it == headers.end() ? std::string_view{} : std::string_view{it->second};
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) return value;
+  }
+  return {};
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    // ASCII folding only: header names are tokens, and locale-aware tolower() is a call per
+    // character.
+    const auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (fold(a[i]) != fold(b[i])) return false;
+  }
+  return true;
 }
 
 }  // namespace lamella

@@ -24,8 +24,8 @@ TEST(load_so_handler, calls_the_symbol_and_keeps_warm_state) {
   const auto h = load_so_handler("libhello.so:hello", samples / "cpp-hello-so", error);
   ASSERT_TRUE(h) << error.error_type << ": " << error.message;
   invocation inv;
-  inv.payload = "12345";
-  inv.request_id = "r1";
+  inv.payload = std::string("12345");
+  inv.request_id = std::string("r1");
   const auto first = h(inv);
   ASSERT_TRUE(first.is_success());
   EXPECT_EQ(first.content_type(), "application/json");

@@ -57,6 +57,16 @@ TEST(parse_next_response, rejects_a_missing_request_id) {
   EXPECT_EQ(inv.error(), make_error_code(errc::bad_runtime_response));
 }
 
+TEST(parse_next_response, rejects_a_request_id_that_could_break_the_next_target) {
+  for (const char* id : {"a b", "a\r\nX: y", "../x", "a?b", "a%2F"}) {
+    auto r = next_response();
+    r.headers[0].second = id;
+    EXPECT_EQ(parse_next_response(std::move(r)).error(),
+              make_error_code(errc::bad_runtime_response))
+        << id;
+  }
+}
+
 TEST(parse_next_response, rejects_a_bad_deadline) {
   auto r = next_response();
   r.headers[1].second = "12x";

@@ -166,15 +166,29 @@ TEST_F(run_loop_test, a_next_without_request_id_ends_the_loop) {
 }
 
 TEST_F(run_loop_test, sets_and_clears_the_trace_id_variable_per_invocation) {
-  api_->script = {event("a", "{}", "Root=1-abc"), status(202), event("b", "{}"), status(202)};
+  const std::string long_id = "Root=1-" + std::string(400, 'f');
+  api_->script = {event("a", "{}", "Root=1-abc"),
+                  status(202),
+                  event("b", "{}"),
+                  status(202),
+                  event("c", "{}", long_id),
+                  status(202),
+                  event("d", "{}", "Root=1-d"),
+                  status(202),
+                  event("e", "{}", "Root=1-e"),
+                  status(202)};
   std::vector<std::string> seen;
-  const auto h = [&](const invocation&) {
+  const auto h = [&](const invocation& inv) {
     const char* v = std::getenv("_X_AMZN_TRACE_ID");
     seen.emplace_back(v == nullptr ? "<unset>" : v);
+    // A handler that sets the variable itself must not confuse the next invocation.
+    if (inv.request_id == "d") ::setenv("_X_AMZN_TRACE_ID", "set-by-handler", 1);
     return outcome::success("{}");
   };
-  EXPECT_EQ(run(h, options(2)), 0);
-  EXPECT_EQ(seen, (std::vector<std::string>{"Root=1-abc", "<unset>"}));
+  EXPECT_EQ(run(h, options(5)), 0);
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"Root=1-abc", "<unset>", long_id, "Root=1-d", "Root=1-e"}));
+  EXPECT_EQ(std::getenv("_X_AMZN_TRACE_ID"), nullptr) << "the loop cleans up when it ends";
 }
 
 TEST_F(run_loop_test, report_init_error_posts_the_type_and_returns_1) {
