@@ -1,0 +1,258 @@
+// `lamella`: the emulator's command line.
+//
+//   lamella serve FUNCTION_DIR [options]     serve the invoke endpoint until SIGINT/SIGTERM
+//   lamella invoke FUNCTION_DIR [options]    run one invocation, print the response body
+//
+// Exit status: 0 success; 1 a function error (invoke) or a runtime failure; 2 a usage error.
+#include "lamella/emulator.h"
+#include "lamella/version.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view usage_text =
+    R"(usage: lamella serve FUNCTION_DIR [options]
+       lamella invoke FUNCTION_DIR [--event JSON|@FILE] [options]
+       lamella --version | help
+
+Runs a Lambda function locally: the function's runtime (FUNCTION_DIR/bootstrap if it is an
+executable, else the generic lamella bootstrap) behind the Lambda Runtime API, with Lambda's
+environment only.
+
+options:
+  --handler H         _HANDLER for the runtime (e.g. app.handler)
+  --port P            invoke endpoint port for serve (default 9000)
+  --runtime-port P    Runtime API port (default 0: any free port)
+  --timeout S         function timeout in seconds (default 3)
+  --memory MB         memory size reported to the function (default 128)
+  --env K=V           a function environment variable (repeatable)
+  --env-file F        function environment variables, one K=V per line (# comments)
+  --name N            function name (default: function)
+  --event JSON|@FILE  the event for invoke (default {})
+)";
+
+// A usage error: message printed with the usage text, exit status 2.
+struct usage_error {
+  std::string message;
+};
+
+struct cli_options {
+  std::string command;  // serve | invoke
+  fs::path dir;
+  lamella::function_config function;
+  std::uint16_t port = 9000;
+  std::uint16_t runtime_port = 0;
+  std::string event = "{}";
+};
+
+std::uint16_t parse_port(std::string_view flag, std::string_view text) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value > 65535) {
+    throw usage_error{std::string(flag) + ": not a port number: " + std::string(text)};
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+double parse_positive(std::string_view flag, std::string_view text) {
+  try {
+    std::size_t used = 0;
+    const double value = std::stod(std::string(text), &used);
+    if (used == text.size() && value > 0 && std::isfinite(value)) return value;
+  } catch (const std::exception&) {
+  }
+  throw usage_error{std::string(flag) + ": not a positive number: " + std::string(text)};
+}
+
+std::pair<std::string, std::string> parse_assignment(std::string_view flag, std::string_view text) {
+  const auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    throw usage_error{std::string(flag) + ": expected NAME=VALUE, got: " + std::string(text)};
+  }
+  return {std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+}
+
+std::string read_file(const fs::path& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error{std::string(what) + ": cannot read " + path.string()};
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// K=V lines; blank lines and lines starting with '#' are skipped; an optional "export " prefix
+// and one pair of matching surrounding quotes around the value are removed.
+void read_env_file(const fs::path& path, lamella::function_config& function) {
+  std::istringstream lines(read_file(path, "--env-file"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::string_view text = line;
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    if (text.empty() || text.front() == '#') continue;
+    if (text.substr(0, 7) == "export ") text.remove_prefix(7);
+    auto [name, value] = parse_assignment("--env-file", text);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    function.env.emplace_back(std::move(name), std::move(value));
+  }
+}
+
+cli_options parse_arguments(const std::vector<std::string_view>& args) {
+  if (args.empty()) throw usage_error{"missing command"};
+  cli_options o;
+  o.command = std::string(args[0]);
+  if (o.command != "serve" && o.command != "invoke") {
+    throw usage_error{"unknown command: " + o.command};
+  }
+  bool have_dir = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg.substr(0, 2) != "--") {
+      if (have_dir) throw usage_error{"unexpected argument: " + std::string(arg)};
+      o.dir = fs::path(arg);
+      have_dir = true;
+      continue;
+    }
+    // --flag VALUE or --flag=VALUE
+    std::string_view flag = arg;
+    std::optional<std::string_view> inline_value;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      flag = arg.substr(0, eq);
+      inline_value = arg.substr(eq + 1);
+    }
+    const auto value = [&]() -> std::string_view {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) throw usage_error{std::string(flag) + " needs a value"};
+      return args[++i];
+    };
+    if (flag == "--handler") {
+      o.function.handler = std::string(value());
+    } else if (flag == "--port") {
+      o.port = parse_port(flag, value());
+    } else if (flag == "--runtime-port") {
+      o.runtime_port = parse_port(flag, value());
+    } else if (flag == "--timeout") {
+      o.function.timeout =
+          std::chrono::milliseconds(std::llround(parse_positive(flag, value()) * 1000.0));
+    } else if (flag == "--memory") {
+      o.function.memory_mb = static_cast<int>(parse_positive(flag, value()));
+    } else if (flag == "--env") {
+      o.function.env.push_back(parse_assignment(flag, value()));
+    } else if (flag == "--env-file") {
+      read_env_file(fs::path(value()), o.function);
+    } else if (flag == "--name") {
+      o.function.name = std::string(value());
+      if (o.function.name.empty()) throw usage_error{"--name must not be empty"};
+    } else if (flag == "--event" && o.command == "invoke") {
+      const std::string_view event = value();
+      o.event = event.substr(0, 1) == "@" ? read_file(fs::path(event.substr(1)), "--event")
+                                          : std::string(event);
+    } else {
+      throw usage_error{"unknown option: " + std::string(flag)};
+    }
+  }
+  if (!have_dir) throw usage_error{"missing FUNCTION_DIR"};
+  return o;
+}
+
+bool is_executable_file(const fs::path& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
+}
+
+// FUNCTION_DIR/bootstrap if executable, else the generic bootstrap next to this executable.
+std::optional<fs::path> find_runtime(const fs::path& dir) {
+  if (const auto own = dir / "bootstrap"; is_executable_file(own)) return own;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    if (const auto generic = self.parent_path() / "bootstrap"; is_executable_file(generic)) {
+      return generic;
+    }
+  }
+  return std::nullopt;
+}
+
+int run(const cli_options& parsed) {
+  std::error_code ec;
+  const fs::path dir = fs::absolute(parsed.dir, ec).lexically_normal();
+  if (ec || !fs::is_directory(dir, ec)) {
+    std::cerr << "lamella: not a directory: " << parsed.dir.string() << "\n";
+    return 2;
+  }
+  const auto runtime = find_runtime(dir);
+  if (!runtime) {
+    std::cerr << "lamella: " << dir.string()
+              << " has no executable 'bootstrap' and the generic lamella bootstrap was not "
+                 "found next to the lamella executable\n";
+    return 2;
+  }
+  lamella::function_config function = parsed.function;
+  function.dir = dir;
+  function.command = {runtime->string()};
+
+  lamella::emulator_options options;
+  options.runtime_port = parsed.runtime_port;
+  if (parsed.command == "serve") {
+    options.invoke_port = parsed.port;
+    lamella::emulator emu(std::move(function), std::move(options));
+    std::cerr << "lamella: serving " << parsed.dir.string()
+              << " on http://127.0.0.1:" << emu.invoke_port() << "\n"
+              << "curl -XPOST 127.0.0.1:" << emu.invoke_port()
+              << "/2015-03-31/functions/function/invocations -d '{}'\n";
+    emu.wait();
+    return 0;
+  }
+  options.invoke_endpoint = false;
+  lamella::emulator emu(std::move(function), std::move(options));
+  lamella::invoke_request request;
+  request.payload = parsed.event;
+  const lamella::invoke_result result = emu.invoke(std::move(request)).get();
+  emu.stop();
+  std::fwrite(result.body.data(), 1, result.body.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  return result.status == 200 && result.function_error.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
+    std::cout << "lamella " << LAMELLA_VERSION << "\n";
+    return 0;
+  }
+  if (!args.empty() && (args[0] == "help" || args[0] == "--help" || args[0] == "-h")) {
+    std::cout << usage_text;
+    return 0;
+  }
+  try {
+    return run(parse_arguments(args));
+  } catch (const usage_error& e) {
+    std::cerr << "lamella: " << e.message << "\n\n" << usage_text;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "lamella: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,800 @@
+// The emulator in-process: the test plays the runtime (a raw HTTP client on the Runtime API
+// port) while a placeholder process (/bin/sleep, or a small sh script) stands in for the
+// runtime process the emulator supervises.
+#include "lamella/emulator.h"
+
+#include "emulator/emulator_protocol.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+namespace lamella {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+using response = http::response<http::string_body>;
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+constexpr std::string_view next_path = "/2018-06-01/runtime/invocation/next";
+
+std::string result_path(std::string_view id, std::string_view kind) {
+  return "/2018-06-01/runtime/invocation/" + std::string(id) + "/" + std::string(kind);
+}
+
+// A blocking HTTP/1.1 keep-alive client on one loopback connection.
+class http_client {
+ public:
+  explicit http_client(std::uint16_t port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+
+  response request(http::verb verb, std::string_view target, std::string body = {},
+                   const header_list& headers = {}) {
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    for (const auto& [name, value] : headers) req.set(name, value);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    http::write(socket_, req);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    http::read(socket_, buffer_, parser);
+    return parser.release();
+  }
+
+  // Writes `bytes` as they are (a hand-made request) and reads one response.
+  response raw(std::string_view bytes) {
+    net::write(socket_, net::buffer(bytes.data(), bytes.size()));
+    http::response_parser<http::string_body> parser;
+    http::read(socket_, buffer_, parser);
+    return parser.release();
+  }
+
+  response get(std::string_view target) { return request(http::verb::get, target); }
+  response post(std::string_view target, std::string body, const header_list& headers = {}) {
+    return request(http::verb::post, target, std::move(body), headers);
+  }
+
+ private:
+  net::io_context io_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+std::string header(const response& r, std::string_view name) { return std::string(r[name]); }
+
+bool ready(std::future<invoke_result>& f, std::chrono::milliseconds within = 10s) {
+  return f.wait_for(within) == std::future_status::ready;
+}
+
+class emulator_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "lamella-emu-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    function_.dir = dir_;
+    function_.command = {"/bin/sleep", "1000"};
+    function_.name = "unit";
+  }
+
+  void TearDown() override {
+    emu_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void start() {
+    emulator_options options;
+    options.log = [this](std::string_view line) {
+      std::lock_guard lock(log_mutex_);
+      log_.append(line);
+    };
+    emu_ = std::make_unique<emulator>(function_, std::move(options));
+  }
+
+  std::string log() {
+    std::lock_guard lock(log_mutex_);
+    return log_;
+  }
+
+  // Polls the log for `text` (runtime output arrives asynchronously from a real process).
+  bool log_contains(std::string_view text, std::chrono::milliseconds within = 5s) {
+    const auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+      if (log().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  int current_pid() {
+    const auto stats = emu_->last_instance();
+    return stats ? stats->pid : 0;
+  }
+
+  std::future<invoke_result> invoke(std::string payload,
+                                    invocation_type type = invocation_type::request_response) {
+    invoke_request request;
+    request.payload = std::move(payload);
+    request.type = type;
+    return emu_->invoke(std::move(request));
+  }
+
+  std::filesystem::path dir_;
+  function_config function_;
+  std::unique_ptr<emulator> emu_;
+  std::mutex log_mutex_;
+  std::string log_;
+};
+
+// Waits until `pid` no longer exists (reaped), up to 5 s.
+bool process_gone(int pid) {
+  for (int i = 0; i < 1000; ++i) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
+
+TEST_F(emulator_test, next_then_response_completes_the_caller) {
+  function_.timeout = 7000ms;
+  // A process that has provably run (it printed) has a non-zero VmHWM; sleep is its child.
+  function_.command = {"/bin/sh", "-c", "echo up; sleep 1000"};
+  start();
+  invoke_request request;
+  request.payload = R"({"hello":"world"})";
+  request.trace_id = "Root=1-00000001-000000000000000000000001;Parent=0000000000000001;Sampled=1";
+  request.client_context = R"({"custom":{"a":"b"}})";
+  request.tenant_id = "tenant-7";
+  const auto before = std::chrono::system_clock::now();
+  auto result = emu_->invoke(std::move(request));
+
+  http_client rt(emu_->runtime_port());
+  const response next = rt.get(next_path);
+  ASSERT_EQ(next.result_int(), 200u);
+  EXPECT_EQ(next.body(), R"({"hello":"world"})");
+  const std::string id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_EQ(header(next, "Lambda-Runtime-Invoked-Function-Arn"),
+            "arn:aws:lambda:us-east-1:012345678912:function:unit");
+  EXPECT_EQ(header(next, "Lambda-Runtime-Trace-Id"),
+            "Root=1-00000001-000000000000000000000001;Parent=0000000000000001;Sampled=1");
+  EXPECT_EQ(header(next, "Lambda-Runtime-Client-Context"), R"({"custom":{"a":"b"}})");
+  EXPECT_EQ(header(next, "Lambda-Runtime-Aws-Tenant-Id"), "tenant-7");
+  EXPECT_EQ(header(next, "Content-Type"), "application/json");
+  EXPECT_TRUE(next.keep_alive());
+  const long long deadline = std::stoll(header(next, "Lambda-Runtime-Deadline-Ms"));
+  const long long before_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(before.time_since_epoch()).count();
+  EXPECT_GE(deadline, before_ms + 7000);
+  EXPECT_LE(deadline, before_ms + 7000 + 5000);
+  EXPECT_FALSE(ready(result, 0ms));
+  ASSERT_TRUE(log_contains("up\n"));
+
+  const response ack = rt.post(result_path(id, "response"), R"({"ok":true})",
+                               {{"Content-Type", "application/json; charset=utf-8"}});
+  EXPECT_EQ(ack.result_int(), 202u);
+  EXPECT_EQ(ack.body(), R"({"status":"OK"})");
+  ASSERT_TRUE(ready(result));
+  const invoke_result r = result.get();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, R"({"ok":true})");
+  EXPECT_EQ(r.content_type, "application/json; charset=utf-8");
+  EXPECT_EQ(r.function_error, "");
+  EXPECT_EQ(r.request_id, id);
+  EXPECT_EQ(r.log_result, "");
+
+  const auto stats = emu_->last_instance();
+  ASSERT_TRUE(stats);
+  EXPECT_GT(stats->pid, 0);
+  ASSERT_TRUE(stats->first_next);
+  ASSERT_TRUE(stats->first_response);
+  EXPECT_LE(stats->spawned, *stats->first_next);
+  EXPECT_LE(*stats->first_next, *stats->first_response);
+  EXPECT_EQ(stats->invocations, 1u);
+  EXPECT_GT(stats->peak_rss_kb, 0u) << log();  // VmHWM of sh + sleep
+
+  // END/REPORT follow the caller's answer.
+  ASSERT_TRUE(log_contains("REPORT RequestId: " + id));
+  const std::string text = log();
+  EXPECT_NE(text.find("START RequestId: " + id + " Version: $LATEST\n"), std::string::npos);
+  EXPECT_NE(text.find("END RequestId: " + id + "\n"), std::string::npos);
+  EXPECT_NE(text.find("REPORT RequestId: " + id + "\tDuration: "), std::string::npos);
+  EXPECT_NE(text.find("\tMemory Size: 128 MB\tMax Memory Used: "), std::string::npos);
+  EXPECT_NE(text.find("\tInit Duration: "), std::string::npos);  // cold start
+}
+
+TEST_F(emulator_test, generates_trace_id_and_omits_absent_headers) {
+  start();
+  auto result = invoke("{}");
+  http_client rt(emu_->runtime_port());
+  const response next = rt.get(next_path);
+  const std::string trace = header(next, "Lambda-Runtime-Trace-Id");
+  EXPECT_EQ(trace.size(), std::string("Root=1-00000000-000000000000000000000000;Parent="
+                                      "0000000000000000;Sampled=0")
+                              .size());
+  EXPECT_EQ(trace.substr(0, 7), "Root=1-");
+  EXPECT_EQ(trace.substr(trace.size() - 10), ";Sampled=0");
+  EXPECT_EQ(next.count("Lambda-Runtime-Client-Context"), 0u);
+  EXPECT_EQ(next.count("Lambda-Runtime-Cognito-Identity"), 0u);
+  EXPECT_EQ(next.count("Lambda-Runtime-Aws-Tenant-Id"), 0u);
+  rt.post(result_path(header(next, "Lambda-Runtime-Aws-Request-Id"), "response"), "1");
+  ASSERT_TRUE(ready(result));
+  EXPECT_EQ(result.get().content_type, "application/json");  // default when none was posted
+}
+
+TEST_F(emulator_test, wrong_request_id_is400_and_no_invocation_is403) {
+  start();
+  http_client rt(emu_->runtime_port());
+  // Nothing in flight: 403 for response and error.
+  response r = rt.post(result_path("nope", "response"), "{}");
+  EXPECT_EQ(r.result_int(), 403u);
+  EXPECT_EQ(
+      r.body(),
+      R"({"errorMessage":"Invalid state transition: no invocation is in flight","errorType":"InvalidStateTransition"})");
+  EXPECT_EQ(rt.post(result_path("nope", "error"), "{}").result_int(), 403u);
+
+  auto result = invoke("{}");
+  const response next = rt.get(next_path);
+  const std::string id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  r = rt.post(result_path("not-" + id, "response"), "{}");
+  EXPECT_EQ(r.result_int(), 400u);
+  EXPECT_EQ(r.body(), R"({"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"})");
+  EXPECT_EQ(rt.post(result_path("not-" + id, "error"), "{}").result_int(), 400u);
+  EXPECT_FALSE(ready(result, 0ms));
+
+  // /next while the invocation is in flight (another connection): 403.
+  http_client other(emu_->runtime_port());
+  r = other.get(next_path);
+  EXPECT_EQ(r.result_int(), 403u);
+  EXPECT_NE(r.body().find("InvalidStateTransition"), std::string::npos);
+  // init/error after init: 403.
+  EXPECT_EQ(other.post("/2018-06-01/runtime/init/error", "{}").result_int(), 403u);
+
+  EXPECT_EQ(rt.post(result_path(id, "response"), "done").result_int(), 202u);
+  ASSERT_TRUE(ready(result));
+  EXPECT_EQ(result.get().body, "done");
+  // A second answer for the same invocation: nothing in flight any more.
+  EXPECT_EQ(rt.post(result_path(id, "response"), "again").result_int(), 403u);
+  // Unknown path and ping.
+  EXPECT_EQ(rt.get("/2018-06-01/runtime/unknown").result_int(), 404u);
+  EXPECT_EQ(rt.get("/2018-06-01/ping").result_int(), 200u);
+}
+
+TEST_F(emulator_test, oversize_response_is413_and_exactly6_mi_bis_accepted) {
+  start();
+  http_client rt(emu_->runtime_port());
+  auto first = invoke("{}");
+  response next = rt.get(next_path);
+  std::string id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  response r = rt.post(result_path(id, "response"), std::string(6 * 1024 * 1024 + 1024, 'x'));
+  EXPECT_EQ(r.result_int(), 413u);
+  EXPECT_EQ(
+      r.body(),
+      R"({"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"})");
+  ASSERT_TRUE(ready(first));
+  invoke_result result = first.get();
+  EXPECT_EQ(result.status, 200u);
+  EXPECT_EQ(result.function_error, "Unhandled");
+  EXPECT_EQ(
+      result.body,
+      R"({"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"})");
+
+  // The same connection stays usable; exactly 6 MiB goes through.
+  auto second = invoke("{}");
+  next = rt.get(next_path);
+  ASSERT_EQ(next.result_int(), 200u);
+  id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  EXPECT_EQ(rt.post(result_path(id, "response"), std::string(6 * 1024 * 1024, 'y')).result_int(),
+            202u);
+  ASSERT_TRUE(ready(second));
+  result = second.get();
+  EXPECT_EQ(result.function_error, "");
+  EXPECT_EQ(result.body.size(), 6u * 1024 * 1024);
+}
+
+// Issue 4 will pass streamed responses through chunk by chunk; today they are buffered, and a
+// mid-stream error arrives in the trailers.
+TEST_F(emulator_test, streamed_response_is_buffered_and_honours_error_trailers) {
+  start();
+  http_client rt(emu_->runtime_port());
+  auto first = invoke("{}");
+  response next = rt.get(next_path);
+  std::string id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  response ack = rt.raw("POST " + result_path(id, "response") +
+                        " HTTP/1.1\r\nHost: x\r\n"
+                        "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+                        "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  EXPECT_EQ(ack.result_int(), 202u);
+  ASSERT_TRUE(ready(first));
+  invoke_result r = first.get();
+  EXPECT_EQ(r.body, "hello world");
+  EXPECT_EQ(r.content_type, "text/plain");
+  EXPECT_EQ(r.function_error, "");
+
+  auto second = invoke("{}");
+  next = rt.get(next_path);
+  id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  const std::string error = R"({"errorMessage":"mid-stream","errorType":"StreamError"})";
+  ack = rt.raw("POST " + result_path(id, "response") +
+               " HTTP/1.1\r\nHost: x\r\n"
+               "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+               "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n"
+               "4\r\npart\r\n0\r\n"
+               "Lambda-Runtime-Function-Error-Type: StreamError\r\n"
+               "Lambda-Runtime-Function-Error-Body: " +
+               detail::base64_encode(error) + "\r\n\r\n");
+  EXPECT_EQ(ack.result_int(), 202u);
+  ASSERT_TRUE(ready(second));
+  r = second.get();
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_EQ(r.body, error);
+}
+
+TEST_F(emulator_test, error_post_accepts_any_body) {
+  start();
+  http_client rt(emu_->runtime_port());
+  auto first = invoke("{}");
+  response next = rt.get(next_path);
+  const std::string json = R"({"errorMessage":"boom","errorType":"ValueError","stackTrace":[]})";
+  EXPECT_EQ(rt.post(result_path(header(next, "Lambda-Runtime-Aws-Request-Id"), "error"), json,
+                    {{"Lambda-Runtime-Function-Error-Type", "Unhandled"}})
+                .result_int(),
+            202u);
+  ASSERT_TRUE(ready(first));
+  invoke_result r = first.get();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_EQ(r.body, json);
+  EXPECT_EQ(r.content_type, "application/json");
+
+  auto second = invoke("{}");
+  next = rt.get(next_path);
+  EXPECT_EQ(rt.post(result_path(header(next, "Lambda-Runtime-Aws-Request-Id"), "error"),
+                    "not json at all", {{"Lambda-Runtime-Function-Error-Type", "Runtime.Oops"}})
+                .result_int(),
+            202u);
+  ASSERT_TRUE(ready(second));
+  r = second.get();
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_EQ(r.body, R"({"errorType":"Runtime.Oops","errorMessage":"not json at all"})");
+  EXPECT_EQ(emu_->last_instance()->invocations, 2u);
+}
+
+TEST_F(emulator_test, event_is202_and_runs_later_dry_run_is204) {
+  start();
+  auto dry = invoke("{}", invocation_type::dry_run);
+  ASSERT_TRUE(ready(dry, 2s));
+  EXPECT_EQ(dry.get().status, 204u);
+  EXPECT_FALSE(emu_->last_instance());  // a dry run starts nothing
+
+  auto event = invoke(R"({"async":1})", invocation_type::event);
+  ASSERT_TRUE(ready(event, 2s));  // answered before the runtime even started
+  const invoke_result accepted = event.get();
+  EXPECT_EQ(accepted.status, 202u);
+  EXPECT_EQ(accepted.body, "");
+  ASSERT_FALSE(accepted.request_id.empty());
+
+  http_client rt(emu_->runtime_port());
+  const response next = rt.get(next_path);
+  EXPECT_EQ(next.body(), R"({"async":1})");
+  EXPECT_EQ(header(next, "Lambda-Runtime-Aws-Request-Id"), accepted.request_id);
+  EXPECT_EQ(rt.post(result_path(accepted.request_id, "response"), "ignored").result_int(), 202u);
+  EXPECT_TRUE(log_contains("END RequestId: " + accepted.request_id + "\n"));
+
+  // Payload limits: 1 MiB for Event, 6 MiB for RequestResponse.
+  auto big_event = invoke(std::string(1024 * 1024 + 1, 'e'), invocation_type::event);
+  ASSERT_TRUE(ready(big_event, 2s));
+  const invoke_result rejected = big_event.get();
+  EXPECT_EQ(rejected.status, 413u);
+  EXPECT_NE(rejected.body.find("RequestEntityTooLargeException"), std::string::npos);
+  auto big_sync = invoke(std::string(6 * 1024 * 1024 + 1, 's'));
+  ASSERT_TRUE(ready(big_sync, 2s));
+  EXPECT_EQ(big_sync.get().status, 413u);
+}
+
+TEST_F(emulator_test, tail_logs_return_the_invocations_log) {
+  function_.command = {"/bin/sh", "-c", "echo init-line-from-runtime; exec sleep 1000"};
+  start();
+  invoke_request request;
+  request.payload = "{}";
+  request.tail_logs = true;
+  auto result = emu_->invoke(std::move(request));
+  http_client rt(emu_->runtime_port());
+  const response next = rt.get(next_path);
+  ASSERT_TRUE(log_contains("init-line-from-runtime\n"));
+  const std::string id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  rt.post(result_path(id, "response"), "{}");
+  ASSERT_TRUE(ready(result));
+  const invoke_result r = result.get();
+  const auto decoded = detail::base64_decode(r.log_result);
+  ASSERT_TRUE(decoded);
+  EXPECT_NE(decoded->find("init-line-from-runtime\n"), std::string::npos) << *decoded;
+  EXPECT_NE(decoded->find("START RequestId: " + id), std::string::npos) << *decoded;
+  EXPECT_NE(decoded->find("END RequestId: " + id), std::string::npos) << *decoded;
+  EXPECT_NE(decoded->find("REPORT RequestId: " + id), std::string::npos) << *decoded;
+  EXPECT_LE(decoded->size(), 4096u);
+}
+
+TEST_F(emulator_test, timeout_kills_the_runtime_and_the_next_invocation_is_cold) {
+  function_.timeout = 300ms;
+  start();
+  auto first = invoke("{}");
+  http_client rt(emu_->runtime_port());
+  const response next = rt.get(next_path);
+  const std::string id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  const int first_pid = current_pid();
+  ASSERT_GT(first_pid, 0);
+  ASSERT_TRUE(ready(first, 5s));
+  const invoke_result r = first.get();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_EQ(r.body, R"({"errorType":"Sandbox.Timedout","errorMessage":"RequestId: )" + id +
+                        R"( Error: Task timed out after 0.30 seconds"})");
+  EXPECT_TRUE(process_gone(first_pid));
+  // A late answer from the killed runtime is refused.
+  EXPECT_EQ(rt.post(result_path(id, "response"), "late").result_int(), 403u);
+
+  auto second = invoke("{}");
+  http_client rt2(emu_->runtime_port());  // the new runtime's own connection
+  const response next2 = rt2.get(next_path);
+  ASSERT_EQ(next2.result_int(), 200u);
+  EXPECT_NE(current_pid(), first_pid);
+  const std::string id2 = header(next2, "Lambda-Runtime-Aws-Request-Id");
+  rt2.post(result_path(id2, "response"), "fine");
+  ASSERT_TRUE(ready(second));
+  EXPECT_EQ(second.get().body, "fine");
+  // Two cold starts, two Init Durations.
+  ASSERT_TRUE(log_contains("REPORT RequestId: " + id2));
+  const std::string text = log();
+  const auto first_init = text.find("Init Duration");
+  ASSERT_NE(first_init, std::string::npos);
+  EXPECT_NE(text.find("Init Duration", first_init + 1), std::string::npos);
+}
+
+TEST_F(emulator_test, runtime_killed_during_invocation_is_exit_error) {
+  start();
+  auto first = invoke("{}");
+  http_client rt(emu_->runtime_port());
+  const response next = rt.get(next_path);
+  const std::string id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  ASSERT_EQ(::kill(current_pid(), SIGKILL), 0);
+  ASSERT_TRUE(ready(first));
+  const invoke_result r = first.get();
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_EQ(r.body, R"({"errorType":"Runtime.ExitError","errorMessage":"RequestId: )" + id +
+                        R"( Error: Runtime exited with error: signal: killed"})");
+}
+
+TEST_F(emulator_test, runtime_exit_status_during_invocation_is_exit_error_then_respawns) {
+  function_.command = {"/bin/sh", "-c", "trap 'exit 3' TERM; echo trap-set; sleep 1000 & wait"};
+  start();
+  auto first = invoke("{}");
+  http_client rt(emu_->runtime_port());
+  const response next = rt.get(next_path);
+  const std::string id = header(next, "Lambda-Runtime-Aws-Request-Id");
+  ASSERT_TRUE(log_contains("trap-set\n"));
+  const int pid = current_pid();
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  ASSERT_TRUE(ready(first));
+  EXPECT_EQ(first.get().body, R"({"errorType":"Runtime.ExitError","errorMessage":"RequestId: )" +
+                                  id + R"( Error: Runtime exited with error: exit status 3"})");
+  EXPECT_TRUE(process_gone(pid));
+
+  // Idle until work arrives; then a fresh runtime.
+  auto second = invoke("{}");
+  http_client rt2(emu_->runtime_port());  // the new runtime's own connection
+  const response next2 = rt2.get(next_path);
+  EXPECT_NE(current_pid(), pid);
+  rt2.post(result_path(header(next2, "Lambda-Runtime-Aws-Request-Id"), "response"), "ok");
+  ASSERT_TRUE(ready(second));
+  EXPECT_EQ(second.get().body, "ok");
+}
+
+TEST_F(emulator_test, init_error_then_exit_gives_the_posted_error) {
+  start();
+  auto result = invoke("{}");
+  http_client rt(emu_->runtime_port());
+  // Wait for the process to exist (the invocation spawns it).
+  for (int i = 0; i < 1000 && current_pid() == 0; ++i) std::this_thread::sleep_for(2ms);
+  const int pid = current_pid();
+  ASSERT_GT(pid, 0);
+  const std::string body =
+      R"({"errorMessage":"No module named 'app'","errorType":"Runtime.ImportModuleError","stackTrace":[]})";
+  EXPECT_EQ(rt.post("/2018-06-01/runtime/init/error", body,
+                    {{"Lambda-Runtime-Function-Error-Type", "Runtime.ImportModuleError"}})
+                .result_int(),
+            202u);
+  // A runtime that posted an init error may not ask for work.
+  EXPECT_EQ(rt.get(next_path).result_int(), 403u);
+  EXPECT_FALSE(ready(result, 0ms));
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);  // the runtime exits
+  ASSERT_TRUE(ready(result));
+  const invoke_result r = result.get();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_EQ(r.body, body);
+}
+
+TEST_F(emulator_test, init_error_without_exit_is_killed_after_grace) {
+  start();
+  auto result = invoke("{}");
+  http_client rt(emu_->runtime_port());
+  for (int i = 0; i < 1000 && current_pid() == 0; ++i) std::this_thread::sleep_for(2ms);
+  const int pid = current_pid();
+  const auto posted = std::chrono::steady_clock::now();
+  EXPECT_EQ(rt.post("/2018-06-01/runtime/init/error", "plain failure",
+                    {{"Lambda-Runtime-Function-Error-Type", "Runtime.ConfigInvalid"}})
+                .result_int(),
+            202u);
+  ASSERT_TRUE(ready(result, 6s));
+  EXPECT_GE(std::chrono::steady_clock::now() - posted, 1500ms);
+  const invoke_result r = result.get();
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_EQ(r.body, R"({"errorType":"Runtime.ConfigInvalid","errorMessage":"plain failure"})");
+  EXPECT_TRUE(process_gone(pid));
+}
+
+TEST_F(emulator_test, exit_during_init_without_posting_is_exit_error_and_not_retried) {
+  function_.command = {"/bin/sh", "-c", "echo starting; exit 7"};
+  start();
+  auto first = invoke("{}");
+  auto second = invoke("{}");
+  ASSERT_TRUE(ready(first));
+  ASSERT_TRUE(ready(second));
+  const invoke_result a = first.get();
+  const invoke_result b = second.get();
+  EXPECT_EQ(a.function_error, "Unhandled");
+  EXPECT_NE(a.body.find(R"("errorType":"Runtime.ExitError")"), std::string::npos);
+  EXPECT_NE(a.body.find("RequestId: " + a.request_id +
+                        " Error: Runtime exited with error: "
+                        "exit status 7"),
+            std::string::npos);
+  EXPECT_NE(b.body.find("exit status 7"), std::string::npos) << b.body;
+  // One spawn per invocation: two STARTs, and the init output went to the log.
+  EXPECT_TRUE(log_contains("starting\n"));
+}
+
+TEST_F(emulator_test, init_timeout_fails_the_waiting_invocation) {
+  function_.init_timeout = 200ms;
+  start();
+  auto result = invoke("{}");
+  ASSERT_TRUE(ready(result, 5s));
+  const int pid = current_pid();
+  const invoke_result r = result.get();
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_EQ(r.body, R"({"errorType":"Sandbox.Timedout","errorMessage":"RequestId: )" +
+                        r.request_id + R"( Error: Init timed out after 0.20 seconds"})");
+  EXPECT_TRUE(process_gone(pid));
+}
+
+TEST_F(emulator_test, missing_command_is_invalid_entrypoint) {
+  function_.command = {(dir_ / "no-such-bootstrap").string()};
+  start();
+  auto result = invoke("{}");
+  ASSERT_TRUE(ready(result));
+  const invoke_result r = result.get();
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_NE(r.body.find(R"("errorType":"Runtime.InvalidEntrypoint")"), std::string::npos);
+}
+
+TEST_F(emulator_test, runtime_gets_only_lambdas_environment_in_the_task_root) {
+  ::setenv("LAMELLA_EMULATOR_TEST_HOST_ONLY", "leaked", 1);
+  function_.command = {"/bin/sh", "-c", "env; echo cwd=$(pwd); exec sleep 1000"};
+  function_.handler = "app.handler";
+  function_.env = {{"MY_SETTING", "42"}};
+  start();
+  auto result = invoke("{}");
+  ASSERT_TRUE(log_contains("cwd="));
+  const std::string text = log();
+  const std::string port = std::to_string(emu_->runtime_port());
+  EXPECT_NE(text.find("AWS_LAMBDA_RUNTIME_API=127.0.0.1:" + port + "\n"), std::string::npos);
+  EXPECT_NE(text.find("_HANDLER=app.handler\n"), std::string::npos);
+  EXPECT_NE(text.find("MY_SETTING=42\n"), std::string::npos);
+  EXPECT_NE(text.find("AWS_LAMBDA_FUNCTION_NAME=unit\n"), std::string::npos);
+  EXPECT_NE(text.find("LAMBDA_TASK_ROOT=" + dir_.string() + "\n"), std::string::npos);
+  EXPECT_NE(text.find("cwd=" + dir_.string() + "\n"), std::string::npos);
+  EXPECT_EQ(text.find("LAMELLA_EMULATOR_TEST_HOST_ONLY"), std::string::npos);
+  EXPECT_EQ(text.find("HOME="), std::string::npos);
+  ::unsetenv("LAMELLA_EMULATOR_TEST_HOST_ONLY");
+}
+
+TEST_F(emulator_test, queued_invocations_run_one_at_atime_in_arrival_order) {
+  start();
+  std::vector<std::future<invoke_result>> results;
+  for (int i = 0; i < 50; ++i) results.push_back(invoke(std::to_string(i)));
+  http_client rt(emu_->runtime_port());
+  for (int i = 0; i < 50; ++i) {
+    const response next = rt.get(next_path);
+    ASSERT_EQ(next.body(), std::to_string(i));
+    ASSERT_EQ(rt.post(result_path(header(next, "Lambda-Runtime-Aws-Request-Id"), "response"),
+                      "r" + next.body())
+                  .result_int(),
+              202u);
+  }
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(ready(results[i]));
+    EXPECT_EQ(results[i].get().body, "r" + std::to_string(i));
+  }
+  EXPECT_EQ(emu_->last_instance()->invocations, 50u);
+}
+
+// The fake runtime on its own thread: answers `count` invocations with the event echoed back,
+// or with an error for events that contain "fail".
+std::thread echo_runtime(std::uint16_t port, int count) {
+  return std::thread([port, count] {
+    http_client rt(port);
+    for (int i = 0; i < count; ++i) {
+      const response next = rt.get(next_path);
+      const std::string id = header(next, "Lambda-Runtime-Aws-Request-Id");
+      if (next.body().find("fail") != std::string::npos) {
+        rt.post(result_path(id, "error"), R"({"errorMessage":"failed","errorType":"E"})");
+      } else {
+        rt.post(result_path(id, "response"), "echo:" + next.body(),
+                {{"Content-Type", "text/plain"}});
+      }
+    }
+  });
+}
+
+constexpr std::string_view invoke_path = "/2015-03-31/functions/function/invocations";
+
+TEST_F(emulator_test, invoke_endpoint_over_http) {
+  start();
+  std::thread runtime = echo_runtime(emu_->runtime_port(), 3);
+  http_client caller(emu_->invoke_port());
+
+  response r = caller.post(invoke_path, "hi");
+  EXPECT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(r.body(), "echo:hi");
+  EXPECT_EQ(header(r, "Content-Type"), "text/plain");
+  EXPECT_EQ(header(r, "X-Amz-Executed-Version"), "$LATEST");
+  EXPECT_EQ(header(r, "X-Amzn-RequestId").size(), 36u);
+  EXPECT_EQ(r.count("X-Amz-Function-Error"), 0u);
+
+  r = caller.post("/2015-03-31/functions/any-name/invocations", "please fail",
+                  {{"X-Amz-Log-Type", "Tail"}});
+  EXPECT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(header(r, "X-Amz-Function-Error"), "Unhandled");
+  EXPECT_EQ(r.body(), R"({"errorMessage":"failed","errorType":"E"})");
+  const auto tail = detail::base64_decode(header(r, "X-Amz-Log-Result"));
+  ASSERT_TRUE(tail);
+  EXPECT_NE(tail->find("REPORT RequestId: " + header(r, "X-Amzn-RequestId")), std::string::npos);
+
+  r = caller.post(invoke_path, "async", {{"X-Amz-Invocation-Type", "Event"}});
+  EXPECT_EQ(r.result_int(), 202u);
+  EXPECT_EQ(r.body(), "");
+  r = caller.post(invoke_path, "{}", {{"X-Amz-Invocation-Type", "DryRun"}});
+  EXPECT_EQ(r.result_int(), 204u);
+  r = caller.post(invoke_path, "{}", {{"X-Amz-Invocation-Type", "Sometimes"}});
+  EXPECT_EQ(r.result_int(), 400u);
+  r = caller.post(invoke_path, "{}", {{"X-Amz-Client-Context", "%%%not-base64"}});
+  EXPECT_EQ(r.result_int(), 400u);
+  EXPECT_NE(r.body().find("errorType"), std::string::npos);
+  r = caller.post("/2015-03-31/functions/function/other", "{}");
+  EXPECT_EQ(r.result_int(), 404u);
+  r = caller.post(invoke_path, std::string(6 * 1024 * 1024 + 1, 'x'));
+  EXPECT_EQ(r.result_int(), 413u);
+  EXPECT_NE(r.body().find(R"("errorType":"RequestEntityTooLargeException")"), std::string::npos);
+  r = caller.post(invoke_path, std::string(1024 * 1024 + 1, 'x'),
+                  {{"X-Amz-Invocation-Type", "Event"}});
+  EXPECT_EQ(r.result_int(), 413u);
+  runtime.join();  // the Event invocation was the third
+}
+
+TEST_F(emulator_test, client_context_is_decoded_for_the_runtime) {
+  start();
+  std::string context_seen;
+  std::thread runtime([&] {
+    http_client rt(emu_->runtime_port());
+    const response next = rt.get(next_path);
+    context_seen = header(next, "Lambda-Runtime-Client-Context");
+    rt.post(result_path(header(next, "Lambda-Runtime-Aws-Request-Id"), "response"), "{}");
+  });
+  http_client caller(emu_->invoke_port());
+  const response r = caller.post(
+      invoke_path, "{}", {{"X-Amz-Client-Context", detail::base64_encode(R"({"env":{"a":1}})")}});
+  runtime.join();
+  EXPECT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(context_seen, R"({"env":{"a":1}})");
+}
+
+TEST_F(emulator_test, fifty_concurrent_http_callers_are_all_answered) {
+  start();
+  constexpr int callers = 50;
+  std::thread runtime = echo_runtime(emu_->runtime_port(), callers);
+  std::vector<std::thread> threads;
+  std::atomic<int> correct{0};
+  for (int i = 0; i < callers; ++i) {
+    threads.emplace_back([&, i] {
+      http_client caller(emu_->invoke_port());
+      const response r = caller.post(invoke_path, std::to_string(i));
+      if (r.result_int() == 200 && r.body() == "echo:" + std::to_string(i)) ++correct;
+    });
+  }
+  for (auto& t : threads) t.join();
+  runtime.join();
+  EXPECT_EQ(correct.load(), callers);
+}
+
+TEST_F(emulator_test, reset_makes_the_next_invocation_cold) {
+  start();
+  http_client rt(emu_->runtime_port());
+  auto first = invoke("{}");
+  response next = rt.get(next_path);
+  rt.post(result_path(header(next, "Lambda-Runtime-Aws-Request-Id"), "response"), "1");
+  ASSERT_TRUE(ready(first));
+  const int first_pid = current_pid();
+  emu_->reset();
+  EXPECT_TRUE(process_gone(first_pid));
+
+  auto second = invoke("{}");
+  // A request on the killed runtime's connection (one it sent before dying) is refused, so it
+  // cannot take the new runtime's place.
+  EXPECT_EQ(rt.get(next_path).result_int(), 403u);
+  http_client fresh(emu_->runtime_port());
+  next = fresh.get(next_path);
+  ASSERT_EQ(next.result_int(), 200u);
+  fresh.post(result_path(header(next, "Lambda-Runtime-Aws-Request-Id"), "response"), "2");
+  ASSERT_TRUE(ready(second));
+  EXPECT_EQ(second.get().body, "2");
+  const auto stats = emu_->last_instance();
+  ASSERT_TRUE(stats);
+  EXPECT_NE(stats->pid, first_pid);
+  EXPECT_EQ(stats->invocations, 1u);
+  EXPECT_TRUE(stats->first_next);
+  EXPECT_TRUE(stats->first_response);
+}
+
+TEST_F(emulator_test, stop_fails_pending_invocations_and_kills_the_runtime) {
+  start();
+  auto pending = invoke("{}");
+  for (int i = 0; i < 1000 && current_pid() == 0; ++i) std::this_thread::sleep_for(2ms);
+  const int pid = current_pid();
+  ASSERT_GT(pid, 0);
+  emu_->stop();
+  ASSERT_TRUE(ready(pending, 2s));
+  EXPECT_EQ(pending.get().status, 500u);
+  EXPECT_TRUE(process_gone(pid));
+  auto after = invoke("{}");
+  ASSERT_TRUE(ready(after, 0ms));
+  EXPECT_EQ(after.get().status, 500u);
+  EXPECT_TRUE(emu_->last_instance());  // still readable after stop
+  emu_->stop();                        // idempotent
+}
+
+TEST_F(emulator_test, wait_returns_after_stop_from_another_thread) {
+  start();
+  std::thread stopper([this] {
+    std::this_thread::sleep_for(20ms);
+    emu_->stop();
+  });
+  emu_->wait();
+  stopper.join();
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace lamella
