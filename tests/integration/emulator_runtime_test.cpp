@@ -246,6 +246,7 @@ TEST_P(runtime_test, fifty_concurrent_callers_are_answered_in_arrival_order) {
   // And 50 HTTP callers at once on 50 connections: each gets its own answer, none is lost.
   std::vector<std::string> answers(50);
   std::vector<std::thread> threads;
+  threads.reserve(50);
   for (int i = 0; i < 50; ++i) {
     threads.emplace_back([&, i] {
       answers[static_cast<std::size_t>(i)] =

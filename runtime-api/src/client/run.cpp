@@ -64,19 +64,19 @@ class trace_env {
   trace_env(const trace_env&) = delete;
   trace_env& operator=(const trace_env&) = delete;
   ~trace_env() {
-    if (owns_entry()) ::unsetenv(name_);
+    if (owns_entry()) ::unsetenv(trace_variable);
   }
 
   void set(std::string_view value) {
     if (value.empty()) {
-      if (owns_entry() || std::getenv(name_) != nullptr) ::unsetenv(name_);
+      if (owns_entry() || std::getenv(trace_variable) != nullptr) ::unsetenv(trace_variable);
       return;
     }
-    const std::size_t prefix = std::char_traits<char>::length(name_) + 1;  // "NAME="
+    const std::size_t prefix = std::char_traits<char>::length(trace_variable) + 1;  // "NAME="
     const std::size_t need = prefix + value.size() + 1;
     if (need > capacity_) {
       auto fresh = std::make_unique<char[]>(std::max<std::size_t>(need, 256));
-      std::memcpy(fresh.get(), name_, prefix - 1);
+      std::memcpy(fresh.get(), trace_variable, prefix - 1);
       fresh[prefix - 1] = '=';
       write_value(fresh.get() + prefix, value);
       ::putenv(fresh.get());  // the environment now points at `fresh`; the old buffer is free
@@ -95,11 +95,11 @@ class trace_env {
     out[value.size()] = '\0';
   }
   [[nodiscard]] bool owns_entry() const {
-    const char* current = std::getenv(name_);
-    return buffer_ && current == buffer_.get() + std::char_traits<char>::length(name_) + 1;
+    const char* current = std::getenv(trace_variable);
+    return buffer_ && current == buffer_.get() + std::char_traits<char>::length(trace_variable) + 1;
   }
 
-  static constexpr const char* name_ = "_X_AMZN_TRACE_ID";
+  static constexpr const char* trace_variable = "_X_AMZN_TRACE_ID";
   std::unique_ptr<char[]> buffer_;
   std::size_t capacity_ = 0;
 };

@@ -835,7 +835,7 @@ bool emulator::impl::spawn_runtime() {
   const auto env = detail::lambda_environment(function_, runtime_api_, stream, passthrough_);
   std::vector<std::string> flat;
   flat.reserve(env.size());
-  for (const auto& [name, value] : env) flat.push_back(name + "=" + value);
+  for (const auto& [name, value] : env) flat.push_back(std::string(name).append("=").append(value));
 
   const auto spawned_at = steady::now();
   auto spawned = detail::spawn_process(function_.command, flat, task_root_);

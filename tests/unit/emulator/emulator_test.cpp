@@ -624,6 +624,7 @@ TEST_F(emulator_test, runtime_gets_only_lambdas_environment_in_the_task_root) {
 TEST_F(emulator_test, queued_invocations_run_one_at_atime_in_arrival_order) {
   start();
   std::vector<std::future<invoke_result>> results;
+  results.reserve(50);
   for (int i = 0; i < 50; ++i) results.push_back(invoke(std::to_string(i)));
   http_client rt(emu_->runtime_port());
   for (int i = 0; i < 50; ++i) {
@@ -726,6 +727,7 @@ TEST_F(emulator_test, fifty_concurrent_http_callers_are_all_answered) {
   constexpr int callers = 50;
   std::thread runtime = echo_runtime(emu_->runtime_port(), callers);
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(callers));
   std::atomic<int> correct{0};
   for (int i = 0; i < callers; ++i) {
     threads.emplace_back([&, i] {
