@@ -11,7 +11,10 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -303,6 +306,30 @@ TEST_P(runtime_test, tail_logs_hold_the_invocations_output) {
   EXPECT_NE(tail.find("hello from the handler\n"), std::string::npos) << tail;
   EXPECT_NE(tail.find("REPORT RequestId: " + result.request_id), std::string::npos) << tail;
   EXPECT_NE(logs_.get().find("hello from the handler"), std::string::npos);
+}
+
+TEST_P(runtime_test, a_lost_platform_ends_the_runtime_with_a_clear_message_and_status_1) {
+  // A port nobody listens on: bind one, note it, close it.
+  namespace net = boost::asio;
+  net::io_context ioc;
+  net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  acceptor.close();
+  const auto exe = fn_config(GetParam()).command.front();
+  const std::string command =
+      "AWS_LAMBDA_RUNTIME_API=127.0.0.1:" + std::to_string(port) + " " + exe + " 2>&1";
+  FILE* p = ::popen(command.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (const std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = ::pclose(p);
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  EXPECT_NE(out.find("lamella: exiting: the Runtime API cannot be reached (127.0.0.1:" +
+                     std::to_string(port) + ")"),
+            std::string::npos)
+      << out;
 }
 
 INSTANTIATE_TEST_SUITE_P(transports, runtime_test, ::testing::ValuesIn(transports()),
