@@ -3,6 +3,9 @@
 //                              warm process has served.
 //   _HANDLER=echo:            returns the event unchanged.
 //   _HANDLER=fail:            throws std::runtime_error, which lamella reports as a function error.
+//   _HANDLER=noop:            {"message":"Hello, bench!"} without reading the event: the same work
+//                              as the benchmark's floor client, so the benchmark can isolate
+//                              lamella's own per-invocation cost.
 #include "lamella/runtime.h"
 
 #include <boost/json.hpp>
@@ -41,6 +44,10 @@ lamella::outcome echo(const lamella::invocation& inv) {
   return lamella::outcome::success(inv.payload, inv.content_type);
 }
 
+lamella::outcome noop(const lamella::invocation& /*inv*/) {
+  return lamella::outcome::success(R"({"message":"Hello, bench!"})");
+}
+
 lamella::outcome fail(const lamella::invocation& /*inv*/) {
   throw std::runtime_error("something went wrong in the handler");
 }
@@ -57,7 +64,9 @@ int main() {
   if (name.empty() || name == "hello") return lamella::run(hello, options);
   if (name == "echo") return lamella::run(echo, options);
   if (name == "fail") return lamella::run(fail, options);
+  if (name == "noop") return lamella::run(noop, options);
   return lamella::report_init_error(
       "Runtime.HandlerNotFound",
-      "cpp-hello has no handler '" + std::string(name) + "' (choose hello, echo or fail)", options);
+      "cpp-hello has no handler '" + std::string(name) + "' (choose hello, echo, fail or noop)",
+      options);
 }

@@ -21,6 +21,7 @@ inline constexpr std::string_view trace_id_header = "Lambda-Runtime-Trace-Id";
 inline constexpr std::string_view client_context_header = "Lambda-Runtime-Client-Context";
 inline constexpr std::string_view cognito_identity_header = "Lambda-Runtime-Cognito-Identity";
 inline constexpr std::string_view tenant_id_header = "Lambda-Runtime-Aws-Tenant-Id";
+inline constexpr std::string_view content_type_header = "Content-Type";
 inline constexpr std::string_view error_type_header = "Lambda-Runtime-Function-Error-Type";
 
 /// Largest buffered response the Runtime API accepts: 6 MiB + 100 bytes (RIE interop/model.go).
