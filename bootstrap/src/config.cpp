@@ -12,7 +12,22 @@ env_reader process_env() {
   };
 }
 
-result<config> config_from_env(const env_reader& env) {
+file_probe real_files() {
+  return [](const std::filesystem::path& path) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(path, ec);
+  };
+}
+
+bool python_module_exists(std::string_view handler, const std::filesystem::path& root,
+                          const file_probe& files) {
+  const auto dot = handler.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return false;
+  const std::filesystem::path module = root / std::string(handler.substr(0, dot));
+  return files(std::filesystem::path(module).concat(".py")) || files(module / "__init__.py");
+}
+
+result<config> config_from_env(const env_reader& env, const file_probe& files) {
   config c;
   const auto platform_name = env("LAMELLA_PLATFORM");
   if (platform_name && *platform_name != "lambda") return errc::invalid_configuration;
@@ -25,16 +40,34 @@ result<config> config_from_env(const env_reader& env) {
   c.task_root =
       root && !root->empty() ? std::filesystem::path(*root) : std::filesystem::current_path();
   c.handler = env("_HANDLER").value_or("");
+  c.python_adapter = env("LAMELLA_PYTHON_ADAPTER").value_or("");
 
   const auto lang = env("LAMELLA_LANGUAGE");
   if (lang) {
-    if (*lang != "cpp") return errc::invalid_configuration;
-    c.language_kind = language::cpp;
+    if (*lang == "cpp") {
+      c.language_kind = language::cpp;
+    } else if (*lang == "python") {
+      c.language_kind = language::python;
+    } else {
+      return errc::invalid_configuration;
+    }
     return c;
   }
   if (c.handler.empty()) return errc::malformed_handler;
   if (c.handler.find(':') != std::string::npos) {
     c.language_kind = language::cpp;
+    return c;
+  }
+  const auto dot = c.handler.rfind('.');
+  if (dot != std::string::npos && dot != 0 && dot + 1 != c.handler.size()) {
+    if (python_module_exists(c.handler, c.task_root, files) ||
+        python_module_exists(c.handler, "/opt/python", files)) {
+      c.language_kind = language::python;
+      return c;
+    }
+    // No module file found. (Node's `file.export` check goes here, before the fallback.) Python
+    // is the fallback so that a missing module is reported as Python's ImportModuleError.
+    c.language_kind = language::python;
     return c;
   }
   return errc::malformed_handler;

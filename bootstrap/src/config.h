@@ -21,8 +21,14 @@ env_reader process_env();
 /// The platform adapter that delivers invocations.
 enum class platform { lambda };
 
+/// Whether a regular file exists at a path. Lets tests decide what the task root holds.
+using file_probe = std::function<bool(const std::filesystem::path&)>;
+
+/// A file_probe over the real filesystem (std::filesystem::is_regular_file; errors are "no").
+file_probe real_files();
+
 /// The language of the handler.
-enum class language { cpp };
+enum class language { cpp, python };
 
 /// Everything the bootstrap needs to know, read once at start. Plain, immutable after creation;
 /// safe to share between threads as const.
@@ -32,14 +38,26 @@ struct config {
   std::string runtime_api;          ///< "host:port" of the Runtime API
   std::string handler;              ///< _HANDLER as given
   std::filesystem::path task_root;  ///< LAMBDA_TASK_ROOT (default: the working directory)
+  /// LAMELLA_PYTHON_ADAPTER: the Python adapter library to load; empty = the one next to the
+  /// bootstrap executable.
+  std::string python_adapter;
 };
 
-/// Builds the configuration from `env`.
+/// Builds the configuration from `env`, looking at the task root through `files`.
 /// Platform: `LAMELLA_PLATFORM` if set (only "lambda" so far), else lambda when
-/// `AWS_LAMBDA_RUNTIME_API` is set. Language: `LAMELLA_LANGUAGE` if set, else from the handler's
-/// form (`lib.so:symbol` is C++).
+/// `AWS_LAMBDA_RUNTIME_API` is set. Language: `LAMELLA_LANGUAGE` ("cpp", "python") if set, else
+/// from the handler's form and the files it names:
+///   - `lib.so:symbol` (a ':' in it) is C++;
+///   - `module.function` or `dir/sub/module.function` (split at the last '.') is Python when
+///     `<root>/<module>.py` or `<root>/<module>/__init__.py` exists, for root = the task root or
+///     `/opt/python` (a layer); with no such file it is still Python (the only interpreted
+///     language so far), so that a missing module gives Python's Runtime.ImportModuleError.
 /// Errors: invalid_configuration (no platform recognised, unknown LAMELLA_PLATFORM or
 /// LAMELLA_LANGUAGE), malformed_handler (empty `_HANDLER` or a form no language claims).
-result<config> config_from_env(const env_reader& env);
+result<config> config_from_env(const env_reader& env, const file_probe& files = real_files());
+
+/// True when `handler` names an existing Python module under `root` (see config_from_env).
+bool python_module_exists(std::string_view handler, const std::filesystem::path& root,
+                          const file_probe& files);
 
 }  // namespace lamella

@@ -3,6 +3,7 @@
 // platform with the AWS error type, then the process exits non-zero.
 #include "config.h"
 #include "cpp_adapter.h"
+#include "python_loader.h"
 
 #include "lamella/runtime.h"
 
@@ -15,7 +16,8 @@ int main() {
       // The platform is known but the handler is not usable: tell the platform.
       return lamella::report_init_error(
           "Runtime.MalformedHandlerName",
-          "Bad handler: set _HANDLER to 'library.so:symbol' for a C++ handler");
+          "Bad handler: set _HANDLER to 'module.function' for a Python handler or "
+          "'library.so:symbol' for a C++ handler");
     }
     std::fprintf(stderr,
                  "lamella bootstrap: %s: set AWS_LAMBDA_RUNTIME_API (this program is started by "
@@ -25,6 +27,10 @@ int main() {
   }
   lamella::run_options options;
   options.runtime_api = cfg->runtime_api;
+  if (cfg->language_kind == lamella::language::python) {
+    options.language = "python";
+    return lamella::run_python(*cfg, options);
+  }
   lamella::load_error error;
   const auto h = lamella::load_so_handler(cfg->handler, cfg->task_root, error);
   if (!h) return lamella::report_init_error(error.error_type, error.message, options);

@@ -1,0 +1,23 @@
+"""``python -m lamella module.function``: serves an AWS-style handler through the Lambda Runtime
+API (``AWS_LAMBDA_RUNTIME_API``), as ``python -m awslambdaric`` does, on lamella's C++ loop."""
+
+import os
+import sys
+
+
+def _run() -> int:
+    if len(sys.argv) != 2:
+        sys.stderr.write("usage: python -m lamella module.function\n")
+        return 2
+    runtime_api = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
+    if not runtime_api:
+        sys.stderr.write("lamella: AWS_LAMBDA_RUNTIME_API is not set; nothing to serve\n")
+        return 1
+    from lamella._bootstrap import main
+
+    task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
+    return main(sys.argv[1], task_root, runtime_api)
+
+
+if __name__ == "__main__":
+    sys.exit(_run())
