@@ -80,6 +80,24 @@ TEST(cli_invoke, runs_the_generic_bootstrap_for_a_directory_without_one) {
   EXPECT_EQ(boost::json::parse(r.out).at("count").as_int64(), 1);
 }
 
+#ifdef LAMELLA_WITH_PYTHON
+TEST(cli_invoke, runs_a_python_handler_with_the_generic_bootstrap) {
+  const auto r = run(lamella() + " invoke " + quote((samples / "python-hello").string()) +
+                     R"( --handler app.handler --event '{"name":"x"}')");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto body = boost::json::parse(r.out).as_object();
+  EXPECT_EQ(body.at("message").as_string(), "Hello, x!");
+  EXPECT_EQ(body.at("count").as_int64(), 1);
+}
+
+TEST(cli_invoke, a_python_init_error_prints_its_aws_type_and_exits_non_zero) {
+  const auto r = run(lamella() + " invoke " + quote((samples / "python-hello").string()) +
+                     " --handler nosuch.handler 2>/dev/null");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(boost::json::parse(r.out).at("errorType").as_string(), "Runtime.ImportModuleError");
+}
+#endif
+
 TEST(cli_invoke, usage_errors_exit_2) {
   EXPECT_EQ(run(lamella() + " invoke 2>/dev/null").exit_code, 2);
   EXPECT_EQ(run(lamella() + " frobnicate 2>/dev/null").exit_code, 2);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 namespace lamella {
 namespace {
@@ -59,6 +60,84 @@ TEST(config_from_env, a_handler_no_language_claims_is_malformed) {
   EXPECT_EQ(config_from_env(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"}, {"_HANDLER", "nocolon"}}))
                 .error(),
             make_error_code(errc::malformed_handler));
+}
+
+/// A file_probe that sees exactly `files`.
+file_probe fake_files(std::set<std::filesystem::path> files) {
+  return [files = std::move(files)](const std::filesystem::path& p) { return files.contains(p); };
+}
+
+TEST(config_from_env, a_module_file_in_the_task_root_makes_a_python_handler) {
+  const auto env = fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"},
+                             {"_HANDLER", "app.handler"},
+                             {"LAMBDA_TASK_ROOT", "/var/task"}});
+  const auto c = config_from_env(env, fake_files({"/var/task/app.py"}));
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->language_kind, language::python);
+  EXPECT_EQ(c->handler, "app.handler");
+}
+
+TEST(config_from_env, packages_nested_paths_and_layers_are_python) {
+  const auto with = [](const std::string& handler, std::set<std::filesystem::path> files) {
+    return config_from_env(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"},
+                                     {"_HANDLER", handler},
+                                     {"LAMBDA_TASK_ROOT", "/var/task"}}),
+                           fake_files(std::move(files)));
+  };
+  EXPECT_EQ(with("pkg.handler", {"/var/task/pkg/__init__.py"})->language_kind, language::python);
+  EXPECT_EQ(with("dir/sub/mod.fn", {"/var/task/dir/sub/mod.py"})->language_kind, language::python);
+  EXPECT_EQ(with("layered.handler", {"/opt/python/layered.py"})->language_kind, language::python);
+}
+
+TEST(config_from_env, a_dotted_handler_without_a_module_file_still_goes_to_python) {
+  // So that Python reports the missing module as Runtime.ImportModuleError.
+  const auto c = config_from_env(
+      fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"}, {"_HANDLER", "missing.handler"}}),
+      fake_files({}));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->language_kind, language::python);
+}
+
+TEST(config_from_env, the_shared_library_form_stays_cpp_and_overrides_win) {
+  const auto env = [](std::map<std::string, std::string> extra) {
+    extra.emplace("AWS_LAMBDA_RUNTIME_API", "h:1");
+    return fake_env(std::move(extra));
+  };
+  EXPECT_EQ(config_from_env(env({{"_HANDLER", "lib.so:f"}}), fake_files({"/var/task/lib.so"}))
+                ->language_kind,
+            language::cpp);
+  EXPECT_EQ(
+      config_from_env(env({{"_HANDLER", "nodot"}, {"LAMELLA_LANGUAGE", "python"}}), fake_files({}))
+          ->language_kind,
+      language::python);
+  EXPECT_EQ(config_from_env(env({{"_HANDLER", "app.handler"}, {"LAMELLA_LANGUAGE", "cpp"}}),
+                            fake_files({}))
+                ->language_kind,
+            language::cpp);
+}
+
+TEST(config_from_env, the_python_adapter_path_can_be_overridden) {
+  const auto c = config_from_env(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"},
+                                           {"_HANDLER", "app.handler"},
+                                           {"LAMELLA_PYTHON_ADAPTER", "/x/liblamella_python.so"}}),
+                                 fake_files({}));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->python_adapter, "/x/liblamella_python.so");
+}
+
+TEST(python_module_exists, looks_for_a_module_file_or_a_package) {
+  const auto files = fake_files({"/r/a.py", "/r/p/__init__.py"});
+  EXPECT_TRUE(python_module_exists("a.handler", "/r", files));
+  EXPECT_TRUE(python_module_exists("p.handler", "/r", files));
+  EXPECT_FALSE(python_module_exists("b.handler", "/r", files));
+  EXPECT_FALSE(python_module_exists("nodot", "/r", files));
+}
+
+TEST(real_files, sees_regular_files_only) {
+  const auto probe = real_files();
+  EXPECT_TRUE(probe("/proc/self/status"));
+  EXPECT_FALSE(probe("/"));
+  EXPECT_FALSE(probe("/nonexistent/file.py"));
 }
 
 }  // namespace
