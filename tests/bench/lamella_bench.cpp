@@ -43,6 +43,12 @@ constexpr double cold_ratio_goal = 2.0;    // C++ spawn->first /next, as a multi
 constexpr double overhead_goal_us = 10.0;  // mean per-invocation time minus the floor's
 constexpr std::size_t rss_goal_kb =
     std::size_t{6} * 1024;  // bootstrap peak RSS (VmHWM), strictly below
+// Python goals, against awslambdaric driving the same handler in the same run.
+constexpr double py_cold_goal = 0.5;      // spawn->first response, lamella / awslambdaric
+constexpr double py_overhead_goal = 0.5;  // own overhead (mean minus the floor's), lamella / RIC
+
+bool is_cpp(const std::string& name) { return name.starts_with("cpp-"); }
+bool is_python(const std::string& name) { return name.starts_with("python-"); }
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -63,7 +69,8 @@ struct options {
                "lamella_bench: %s\n"
                "usage: lamella_bench [--build-dir DIR] [--cold K] [--warm N] [--warmup W]\n"
                "                     [--rounds R] [--event-size BYTES]\n"
-               "                     [--only floor,cpp-beast,cpp-curl] [--out FILE]\n",
+               "                     [--only floor,cpp-beast,cpp-curl,python-lamella,...]\n"
+               "                     [--out FILE]\n",
                message);
   std::exit(2);
 }
@@ -183,7 +190,9 @@ struct cold_sample {
 
 struct runtime_under_test {
   std::string name;
-  fs::path executable;
+  fs::path executable;  // what the emulator starts
+  fs::path dir;         // the function directory (the task root)
+  std::string handler = "hello";
   std::unique_ptr<log_tail> log = std::make_unique<log_tail>();
   std::unique_ptr<lamella::emulator> emu;
   std::vector<cold_sample> cold;
@@ -228,9 +237,9 @@ double invoke_once(runtime_under_test& rt, const lamella::invoke_request& reques
 
 void start_emulator(runtime_under_test& rt) {
   lamella::function_config function;
-  function.dir = rt.executable.parent_path();
+  function.dir = rt.dir.empty() ? rt.executable.parent_path() : rt.dir;
   function.command = {rt.executable.string()};
-  function.handler = "hello";
+  function.handler = rt.handler;
   function.name = "bench-" + rt.name;
   function.memory_mb = 128;
   function.timeout = std::chrono::seconds(30);  // generous: a slow sample is measured, not killed
@@ -477,14 +486,60 @@ json::object runtime_json(const runtime_under_test& rt, const runtime_under_test
     vs["own_overhead_median_us"] = round_to(c.overhead_median_us, 2);
     vs["own_overhead_median_of_rounds_us"] = round_to(c.overhead_round_median_us, 2);
     vs["own_cpu_overhead_us"] = round_to(c.cpu_overhead_us, 2);
-    json::object met;
-    met["cold_start"] = c.cold_ratio <= cold_ratio_goal;
-    met["own_overhead"] = c.overhead_mean_us <= overhead_goal_us;
-    met["peak_rss"] = rt.peak_rss_kb < rss_goal_kb;
-    vs["goals_met"] = std::move(met);
+    if (is_cpp(rt.name)) {  // the floor goals are the C++ runtimes' (Python's: vs_awslambdaric)
+      json::object met;
+      met["cold_start"] = c.cold_ratio <= cold_ratio_goal;
+      met["own_overhead"] = c.overhead_mean_us <= overhead_goal_us;
+      met["peak_rss"] = rt.peak_rss_kb < rss_goal_kb;
+      vs["goals_met"] = std::move(met);
+    }
     r["vs_floor"] = std::move(vs);
   }
   return r;
+}
+
+// A lamella Python runtime against awslambdaric (same handler, same run): the goals.
+json::object python_comparison(const runtime_under_test& rt, const runtime_under_test& ric,
+                               const runtime_under_test* floor) {
+  const auto median_of = [](const runtime_under_test& x, double cold_sample::*field) {
+    return percentile(column(x.cold, field), 50);
+  };
+  json::object o;
+  const double next_ratio =
+      median_of(rt, &cold_sample::first_next_ms) / median_of(ric, &cold_sample::first_next_ms);
+  const double resp_ratio = median_of(rt, &cold_sample::first_response_ms) /
+                            median_of(ric, &cold_sample::first_response_ms);
+  o["cold_first_next_ratio"] = round_to(next_ratio, 3);
+  o["cold_first_response_ratio"] = round_to(resp_ratio, 3);
+  o["warm_mean_ratio"] = round_to(mean(rt.warm_us) / mean(ric.warm_us), 3);
+  o["runtime_cpu_per_invocation_ratio"] =
+      round_to(cpu_us_per_invocation(rt) / cpu_us_per_invocation(ric), 3);
+  o["peak_rss_ratio"] =
+      round_to(static_cast<double>(rt.peak_rss_kb) / static_cast<double>(ric.peak_rss_kb), 3);
+  json::object met;
+  met["cold_start"] = resp_ratio <= py_cold_goal;
+  if (floor != nullptr) {
+    const double own = mean(rt.warm_us) - mean(floor->warm_us);
+    const double ric_own = mean(ric.warm_us) - mean(floor->warm_us);
+    o["own_overhead_mean_us"] = round_to(own, 2);
+    o["awslambdaric_own_overhead_mean_us"] = round_to(ric_own, 2);
+    o["own_overhead_ratio"] = round_to(own / ric_own, 3);
+    const double cpu_own = cpu_us_per_invocation(rt) - cpu_us_per_invocation(*floor);
+    const double ric_cpu_own = cpu_us_per_invocation(ric) - cpu_us_per_invocation(*floor);
+    o["own_cpu_overhead_ratio"] = round_to(cpu_own / ric_cpu_own, 3);
+    met["own_overhead"] = own / ric_own <= py_overhead_goal;
+  }
+  met["peak_rss"] = rt.peak_rss_kb <= ric.peak_rss_kb;
+  o["goals_met"] = std::move(met);
+  return o;
+}
+
+const runtime_under_test* find_runtime(const std::vector<runtime_under_test>& runtimes,
+                                       std::string_view name) {
+  for (const auto& rt : runtimes) {
+    if (rt.name == name) return &rt;
+  }
+  return nullptr;
 }
 
 json::object document(const options& opt, std::size_t event_bytes, json::object machine_load,
@@ -508,25 +563,34 @@ json::object document(const options& opt, std::size_t event_bytes, json::object 
   params["event_bytes"] = event_bytes;
   params["function_timeout_s"] = 30;
   params["memory_mb"] = 128;
-  params["handler"] = "hello";
+  params["handler"] = "hello (C++), app.handler (Python: samples/python-hello)";
   doc["parameters"] = std::move(params);
   json::object goals;
   goals["cold_first_next_ratio_max"] = cold_ratio_goal;
   goals["own_overhead_us_max"] = overhead_goal_us;
   goals["peak_rss_kb_below"] = rss_goal_kb;
+  goals["python_cold_first_response_ratio_to_awslambdaric_max"] = py_cold_goal;
+  goals["python_own_overhead_ratio_to_awslambdaric_max"] = py_overhead_goal;
   doc["goals"] = std::move(goals);
   json::object results;
-  for (const auto& rt : runtimes) results[rt.name] = runtime_json(rt, floor);
+  const runtime_under_test* ric = find_runtime(runtimes, "python-awslambdaric");
+  for (const auto& rt : runtimes) {
+    json::object r = runtime_json(rt, floor);
+    if (ric != nullptr && &rt != ric && is_python(rt.name)) {
+      r["vs_awslambdaric"] = python_comparison(rt, *ric, floor);
+    }
+    results[rt.name] = std::move(r);
+  }
   doc["runtimes"] = std::move(results);
   return doc;
 }
 
 void print_summary(const std::vector<runtime_under_test>& runtimes,
                    const runtime_under_test* floor) {
-  std::fprintf(stderr, "\n%-10s %14s %14s %9s %9s %9s %9s %9s %8s %5s\n", "runtime",
+  std::fprintf(stderr, "\n%-19s %14s %14s %9s %9s %9s %9s %9s %8s %5s\n", "runtime",
                "first_next ms", "first_resp ms", "warm mean", "warm med", "overhead", "(rounds)",
                "CPU/inv", "peak RSS", "libs");
-  std::fprintf(stderr, "%-10s %14s %14s %9s %9s %9s %9s %9s %8s %5s\n", "", "(median/p90)",
+  std::fprintf(stderr, "%-19s %14s %14s %9s %9s %9s %9s %9s %8s %5s\n", "", "(median/p90)",
                "(median/p90)", "(us)", "(us)", "(mean us)", "(med us)", "(us)", "(KB)", "");
   for (const auto& rt : runtimes) {
     const auto next = column(rt.cold, &cold_sample::first_next_ms);
@@ -538,13 +602,13 @@ void print_summary(const std::vector<runtime_under_test>& runtimes,
       std::snprintf(overhead, sizeof overhead, "%+.1f", c.overhead_mean_us);
       std::snprintf(rounds, sizeof rounds, "%+.1f", c.overhead_round_median_us);
     }
-    std::fprintf(stderr, "%-10s %6.2f/%-7.2f %6.2f/%-7.2f %9.1f %9.1f %9s %9s %9.1f %8zu %5zu\n",
+    std::fprintf(stderr, "%-19s %6.2f/%-7.2f %6.2f/%-7.2f %9.1f %9.1f %9s %9s %9.1f %8zu %5zu\n",
                  rt.name.c_str(), percentile(next, 50), percentile(next, 90), percentile(resp, 50),
                  percentile(resp, 90), mean(rt.warm_us), percentile(rt.warm_us, 50), overhead,
                  rounds, cpu_us_per_invocation(rt), rt.peak_rss_kb, rt.shared_libraries);
   }
   for (const auto& rt : runtimes) {
-    if (floor == nullptr || &rt == floor) continue;
+    if (floor == nullptr || &rt == floor || !is_cpp(rt.name)) continue;
     const comparison c = compare(rt, *floor);
     std::fprintf(stderr,
                  "%s: cold first /next %.2fx floor (goal <= %.0fx: %s); own overhead %+.1f us "
@@ -553,6 +617,22 @@ void print_summary(const std::vector<runtime_under_test>& runtimes,
                  c.cold_ratio <= cold_ratio_goal ? "met" : "MISSED", c.overhead_mean_us,
                  overhead_goal_us, c.overhead_mean_us <= overhead_goal_us ? "met" : "MISSED",
                  rt.peak_rss_kb, rss_goal_kb, rt.peak_rss_kb < rss_goal_kb ? "met" : "MISSED");
+  }
+  const runtime_under_test* ric = find_runtime(runtimes, "python-awslambdaric");
+  for (const auto& rt : runtimes) {
+    if (ric == nullptr || &rt == ric || !is_python(rt.name)) continue;
+    const json::object c = python_comparison(rt, *ric, floor);
+    const auto num = [&c](const char* key) {
+      return c.contains(key) ? c.at(key).to_number<double>() : std::nan("");
+    };
+    std::fprintf(stderr,
+                 "%s vs awslambdaric: cold first response %.2fx (goal <= %.1fx: %s); own "
+                 "overhead %.2fx (goal <= %.1fx: %s); peak RSS %.2fx (goal <= 1x: %s)\n",
+                 rt.name.c_str(), num("cold_first_response_ratio"), py_cold_goal,
+                 num("cold_first_response_ratio") <= py_cold_goal ? "met" : "MISSED",
+                 num("own_overhead_ratio"), py_overhead_goal,
+                 num("own_overhead_ratio") <= py_overhead_goal ? "met" : "MISSED",
+                 num("peak_rss_ratio"), num("peak_rss_ratio") <= 1.0 ? "met" : "MISSED");
   }
   for (const auto& rt : runtimes) {
     if (rt.restarted) {
@@ -564,18 +644,34 @@ void print_summary(const std::vector<runtime_under_test>& runtimes,
 // The whole benchmark; returns the exit status. Throws std::exception when a runtime fails.
 int run(const options& opt) {
   // The runtimes under test, in a fixed order; the floor first so that ratios can refer to it.
-  const std::vector<std::pair<std::string, fs::path>> known = {
-      {"floor", opt.build_dir / "tests/bench/floor_client"},
-      {"cpp-beast", opt.build_dir / "samples/cpp-hello/bootstrap"},
-      {"cpp-curl", opt.build_dir / "samples/cpp-hello-curl/bootstrap"},
+  // Python: the same handler (samples/python-hello, app.handler) under lamella's generic
+  // bootstrap (embedded CPython), `python -m lamella`, and awslambdaric from PyPI
+  // (tests/bench/python/, set up by the lamella_bench_python target).
+  struct known_runtime {
+    std::string name;
+    fs::path executable;
+    fs::path dir;  // empty = the executable's directory
+    std::string handler = "hello";
+  };
+  const fs::path py = opt.build_dir / "tests/bench/python";
+  const std::vector<known_runtime> known = {
+      {"floor", opt.build_dir / "tests/bench/floor_client", {}, "hello"},
+      {"cpp-beast", opt.build_dir / "samples/cpp-hello/bootstrap", {}, "hello"},
+      {"cpp-curl", opt.build_dir / "samples/cpp-hello-curl/bootstrap", {}, "hello"},
+      {"python-lamella", opt.build_dir / "bootstrap/bootstrap", py / "lamella", "app.handler"},
+      {"python-lamella-m", py / "lamella-m/bootstrap", {}, "app.handler"},
+      {"python-awslambdaric", py / "awslambdaric/bootstrap", {}, "app.handler"},
   };
   for (const auto& name : opt.only) {
-    if (std::none_of(known.begin(), known.end(), [&](const auto& k) { return k.first == name; })) {
-      usage(("unknown runtime " + name + " (choose floor, cpp-beast, cpp-curl)").c_str());
+    if (std::none_of(known.begin(), known.end(), [&](const auto& k) { return k.name == name; })) {
+      usage(("unknown runtime " + name +
+             " (choose floor, cpp-beast, cpp-curl, python-lamella, python-lamella-m, "
+             "python-awslambdaric)")
+                .c_str());
     }
   }
   std::vector<runtime_under_test> runtimes;
-  for (const auto& [name, path] : known) {
+  for (const auto& [name, path, dir, handler] : known) {
     const bool wanted =
         opt.only.empty() || std::find(opt.only.begin(), opt.only.end(), name) != opt.only.end();
     if (!wanted) continue;
@@ -586,9 +682,17 @@ int run(const options& opt) {
                    path.c_str());
       continue;
     }
+    if (!dir.empty() && !fs::is_directory(dir, ec)) {
+      if (!opt.only.empty()) usage(("not set up: " + dir.string()).c_str());
+      std::fprintf(stderr, "lamella_bench: skipping %s: %s is not set up\n", name.c_str(),
+                   dir.c_str());
+      continue;
+    }
     runtime_under_test rt;
     rt.name = name;
     rt.executable = path;
+    rt.dir = dir;
+    rt.handler = handler;
     runtimes.push_back(std::move(rt));
   }
   if (runtimes.empty()) usage("nothing to measure (build the samples and the floor client)");

@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 cmake --preset release
 cmake --build --preset release
+cmake --build --preset release --target lamella_bench_python
 exec build/release/tests/bench/lamella_bench --build-dir build/release \
   --out build/release/bench-cpp.json "$@"
