@@ -27,8 +27,10 @@ result<invocation> parse_next_response(http_response&& response) {
   // One pass over the headers (about ten); the name's length picks the candidate to compare, so
   // each header costs one comparison (two for length 29). Two more names of one length would
   // not compile: case labels must differ.
-  for (auto& [name, value] : response.headers) {
-    const auto is = [&name](std::string_view known) { return iequals(name, known); };
+  for (auto& field : response.headers) {
+    const std::string_view name = field.first;
+    std::string& value = field.second;
+    const auto is = [name](std::string_view known) { return iequals(name, known); };
     switch (name.size()) {
       case request_id_header.size():  // == client_context_header.size()
         if (is(request_id_header)) {
