@@ -131,23 +131,31 @@ std::string format_seconds(std::chrono::milliseconds duration) {
   return fixed2(static_cast<double>(duration.count()) / 1000.0);
 }
 
-std::string timeout_error_body(std::string_view request_id, std::chrono::milliseconds timeout) {
+namespace {
+
+/// `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: <id> Error: <phase> timed out
+/// after N.NN seconds"}`.
+std::string timed_out_body(std::string_view request_id, std::string_view phase,
+                           std::chrono::milliseconds limit) {
   std::string message = "RequestId: ";
   message.append(request_id)
-      .append(" Error: Task timed out after ")
-      .append(format_seconds(timeout))
+      .append(" Error: ")
+      .append(phase)
+      .append(" timed out after ")
+      .append(format_seconds(limit))
       .append(" seconds");
   return two_field_json("errorType", "Sandbox.Timedout", "errorMessage", message);
 }
 
+}  // namespace
+
+std::string timeout_error_body(std::string_view request_id, std::chrono::milliseconds timeout) {
+  return timed_out_body(request_id, "Task", timeout);
+}
+
 std::string init_timeout_error_body(std::string_view request_id,
                                     std::chrono::milliseconds init_timeout) {
-  std::string message = "RequestId: ";
-  message.append(request_id)
-      .append(" Error: Init timed out after ")
-      .append(format_seconds(init_timeout))
-      .append(" seconds");
-  return two_field_json("errorType", "Sandbox.Timedout", "errorMessage", message);
+  return timed_out_body(request_id, "Init", init_timeout);
 }
 
 std::string describe_exit_status(int wait_status) {
