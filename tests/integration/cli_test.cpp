@@ -46,9 +46,13 @@ process_result run(const std::string& command) {
 
 std::string lamella() { return quote((bin_dir / "lamella").string()); }
 
+/// Runs `lamella invoke <samples/sample> <args>`.
+process_result invoke_sample(const std::string& sample, const std::string& args) {
+  return run(lamella() + " invoke " + quote((samples / sample).string()) + " " + args);
+}
+
 TEST(cli_invoke, prints_the_handler_json) {
-  const auto r = run(lamella() + " invoke " + quote((samples / "cpp-hello").string()) +
-                     R"( --event '{"name":"lamella"}')");
+  const auto r = invoke_sample("cpp-hello", R"(--event '{"name":"lamella"}')");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto body = boost::json::parse(r.out).as_object();
   EXPECT_EQ(body.at("message").as_string(), "Hello, lamella!");
@@ -58,15 +62,13 @@ TEST(cli_invoke, prints_the_handler_json) {
 TEST(cli_invoke, reads_the_event_from_a_file) {
   const auto file = std::filesystem::temp_directory_path() / "lamella-cli-event.json";
   std::ofstream(file) << R"({"name":"file"})";
-  const auto r = run(lamella() + " invoke " + quote((samples / "cpp-hello").string()) +
-                     " --event @" + quote(file.string()));
+  const auto r = invoke_sample("cpp-hello", "--event @" + quote(file.string()));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(boost::json::parse(r.out).at("message").as_string(), "Hello, file!");
 }
 
 TEST(cli_invoke, a_throwing_handler_prints_error_json_and_exits_non_zero) {
-  const auto r = run(lamella() + " invoke " + quote((samples / "cpp-hello").string()) +
-                     " --handler fail --event '{}'");
+  const auto r = invoke_sample("cpp-hello", "--handler fail --event '{}'");
   EXPECT_NE(r.exit_code, 0);
   const auto body = boost::json::parse(r.out).as_object();
   EXPECT_EQ(body.at("errorType").as_string(), "std::runtime_error");
@@ -74,16 +76,14 @@ TEST(cli_invoke, a_throwing_handler_prints_error_json_and_exits_non_zero) {
 }
 
 TEST(cli_invoke, runs_the_generic_bootstrap_for_a_directory_without_one) {
-  const auto r = run(lamella() + " invoke " + quote((samples / "cpp-hello-so").string()) +
-                     " --handler libhello.so:hello");
+  const auto r = invoke_sample("cpp-hello-so", "--handler libhello.so:hello");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(boost::json::parse(r.out).at("count").as_int64(), 1);
 }
 
 #ifdef LAMELLA_WITH_PYTHON
 TEST(cli_invoke, runs_a_python_handler_with_the_generic_bootstrap) {
-  const auto r = run(lamella() + " invoke " + quote((samples / "python-hello").string()) +
-                     R"( --handler app.handler --event '{"name":"x"}')");
+  const auto r = invoke_sample("python-hello", R"(--handler app.handler --event '{"name":"x"}')");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto body = boost::json::parse(r.out).as_object();
   EXPECT_EQ(body.at("message").as_string(), "Hello, x!");
@@ -91,8 +91,7 @@ TEST(cli_invoke, runs_a_python_handler_with_the_generic_bootstrap) {
 }
 
 TEST(cli_invoke, a_python_init_error_prints_its_aws_type_and_exits_non_zero) {
-  const auto r = run(lamella() + " invoke " + quote((samples / "python-hello").string()) +
-                     " --handler nosuch.handler 2>/dev/null");
+  const auto r = invoke_sample("python-hello", "--handler nosuch.handler 2>/dev/null");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(boost::json::parse(r.out).at("errorType").as_string(), "Runtime.ImportModuleError");
 }
