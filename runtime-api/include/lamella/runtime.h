@@ -6,12 +6,14 @@
 #include "lamella/outcome.h"
 #include "lamella/transport.h"
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace lamella {
 
@@ -32,6 +34,24 @@ struct retry_policy {
   int attempts = 3;                             ///< attempts per call, the first included
   std::chrono::milliseconds first_backoff{10};  ///< sleep before the second attempt
 };
+
+/// Calls `f` (returning a result<T>) under `policy` and returns its last result. Only connection
+/// failures (runtime_api_unreachable) are retried, on the caller's thread, sleeping between
+/// attempts: a refusal or a protocol error will not heal by itself. Language adapters that drive
+/// a lambda_client themselves use it to keep the loop's policy.
+template <class F>
+auto with_retries(const retry_policy& policy, F&& f) -> decltype(f()) {
+  auto backoff = policy.first_backoff;
+  for (int attempt = 1;; ++attempt) {
+    auto r = f();
+    if (r || r.error() != make_error_code(errc::runtime_api_unreachable) ||
+        attempt >= policy.attempts) {
+      return r;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff *= 4;
+  }
+}
 
 /// Options of run(). Defaults suit a deployed function; tests bound the loop.
 struct run_options {

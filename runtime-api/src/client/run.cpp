@@ -15,22 +15,6 @@
 namespace lamella {
 namespace {
 
-/// Calls `f` under the retry policy; returns its last result. Only connection failures
-/// (runtime_api_unreachable) are retried: a refusal or a protocol error will not heal by itself.
-template <class F>
-auto with_retries(const retry_policy& policy, F&& f) -> decltype(f()) {
-  auto backoff = policy.first_backoff;
-  for (int attempt = 1;; ++attempt) {
-    auto r = f();
-    if (r || r.error() != make_error_code(errc::runtime_api_unreachable) ||
-        attempt >= policy.attempts) {
-      return r;
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff *= 4;
-  }
-}
-
 /// The exception's dynamic type as written in C++ ("std::runtime_error"): the nearest thing to
 /// the class name the Python and Node runtimes use as errorType.
 std::string demangled_type_name(const std::exception& e) {
