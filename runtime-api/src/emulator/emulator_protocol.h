@@ -3,6 +3,7 @@
 // every rule is unit-tested on its own (tests/unit/emulator/emulator_protocol_test.cpp).
 #pragma once
 
+#include "common/base64.h"
 #include "lamella/emulator.h"
 
 #include <chrono>
@@ -31,12 +32,6 @@ inline constexpr std::string_view emulated_account_id = "012345678912";
 
 /// An ordered list of environment variables (name, value).
 using env_list = std::vector<std::pair<std::string, std::string>>;
-
-/// Standard base64 (RFC 4648, with padding) of `bytes`.
-std::string base64_encode(std::string_view bytes);
-/// Decodes standard base64; padding is optional. nullopt for any character outside the alphabet,
-/// misplaced padding or an impossible length.
-std::optional<std::string> base64_decode(std::string_view text);
 
 /// Maps `X-Amz-Invocation-Type`: empty or "RequestResponse", "Event", "DryRun" (exact case).
 /// nullopt for anything else.
