@@ -1,15 +1,18 @@
-// lamella_bench: cold start, warm per-invocation time and peak RSS of the C++ runtimes through the
-// emulator, with the floor client (tests/bench/floor_client.c) measured beside them in the same
-// run. A benchmark, not a test: it prints JSON on stdout and a summary on stderr, and never fails
-// on a missed goal. How to run it and how to read it: docs/performance.md.
+// lamella_bench: cold start, warm per-invocation time and peak RSS of lamella's runtimes (C++,
+// Python, Node) and of AWS's runtime interface clients through the emulator, with the floor
+// client (tests/bench/floor_client.c) measured beside them in the same run. A benchmark, not a
+// test: it prints JSON on stdout and a summary on stderr, and never fails on a missed goal. How to
+// run it and how to read it: docs/performance.md.
 #include "lamella/emulator.h"
 #include "lamella/version.h"
 
 #include <boost/json.hpp>
 
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -43,12 +46,24 @@ constexpr double cold_ratio_goal = 2.0;    // C++ spawn->first /next, as a multi
 constexpr double overhead_goal_us = 10.0;  // mean per-invocation time minus the floor's
 constexpr std::size_t rss_goal_kb =
     std::size_t{6} * 1024;  // bootstrap peak RSS (VmHWM), strictly below
-// Python goals, against awslambdaric driving the same handler in the same run.
-constexpr double py_cold_goal = 0.5;      // spawn->first response, lamella / awslambdaric
-constexpr double py_overhead_goal = 0.5;  // own overhead (mean minus the floor's), lamella / RIC
+
+// Python and Node goals: lamella's runtime against AWS's runtime interface client (RIC) driving
+// the same handler in the same run.
+struct ric_goals {
+  std::string_view prefix;    // the language's runtimes are named "<prefix>..."
+  std::string_view ric;       // the RIC's runtime name
+  std::string_view json_key;  // the comparison's key in a lamella runtime's JSON entry
+  std::string_view language;  // for the goals' keys in the JSON
+  double cold_goal;           // spawn->first response, lamella / RIC, at most
+  double overhead_goal;       // own overhead (mean minus the floor's), lamella / RIC, at most
+};
+constexpr std::array<ric_goals, 2> ric_comparisons = {{
+    {"python-", "python-awslambdaric", "vs_awslambdaric", "python", 0.5, 0.5},
+    {"node-", "node-awslambdaric", "vs_aws_lambda_ric", "node", 0.8, 0.5},
+}};
 
 bool is_cpp(const std::string& name) { return name.starts_with("cpp-"); }
-bool is_python(const std::string& name) { return name.starts_with("python-"); }
+bool is_node(const std::string& name) { return name.starts_with("node-"); }
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -61,6 +76,7 @@ struct options {
   int rounds = 50;   // the warm invocations are split into this many alternating rounds
   std::size_t event_size = 1024;  // bytes of the JSON event
   std::vector<std::string> only;  // runtime names; empty = every runtime found
+  std::vector<std::string> skip;  // runtime names not to measure
   std::string out;                // also write the JSON here
 };
 
@@ -70,16 +86,18 @@ struct options {
       "lamella_bench: %s\n"
       "usage: lamella_bench [--build-dir DIR] [--cold K] [--warm N] [--warmup W]\n"
       "                     [--rounds R] [--event-size BYTES]\n"
-      "                     [--only floor,cpp-beast,cpp-beast-hello,cpp-curl,python-lamella,...]\n"
-      "                     [--out FILE]\n",
+      "                     [--only floor,cpp-beast,cpp-beast-hello,cpp-curl,python-lamella,\n"
+      "                             python-lamella-m,python-awslambdaric,node-lamella,\n"
+      "                             node-awslambdaric]\n"
+      "                     [--skip NAME,...] [--out FILE]\n",
       message);
   std::exit(2);
 }
 
-std::vector<std::string> split(std::string_view list) {
+std::vector<std::string> split(std::string_view list, char separator = ',') {
   std::vector<std::string> out;
   while (!list.empty()) {
-    const auto comma = list.find(',');
+    const auto comma = list.find(separator);
     if (comma != 0) out.emplace_back(list.substr(0, comma));
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
@@ -125,6 +143,8 @@ options parse(int argc, char** argv) {
       o.event_size = static_cast<std::size_t>(positive("--event-size", value));
     } else if (arg == "--only") {
       o.only = split(value);
+    } else if (arg == "--skip") {
+      o.skip = split(value);
     } else if (arg == "--out") {
       o.out = value;
     } else {
@@ -191,8 +211,9 @@ struct cold_sample {
 
 struct runtime_under_test {
   std::string name;
-  fs::path executable;  // what the emulator starts
-  fs::path dir;         // the function directory (the task root)
+  fs::path executable;            // what the emulator starts
+  std::vector<std::string> args;  // its arguments
+  fs::path dir;                   // the function directory (the task root)
   std::string handler = "hello";
   std::unique_ptr<log_tail> log = std::make_unique<log_tail>();
   std::unique_ptr<lamella::emulator> emu;
@@ -203,13 +224,20 @@ struct runtime_under_test {
   std::size_t peak_rss_kb = 0;
   std::size_t shared_libraries = 0;  // distinct shared objects mapped in the warm process
   int warm_pid = 0;
-  bool restarted = false;  // the warm process changed during the warm run (a crash)
+  bool restarted = false;   // the warm process changed during the warm run (a crash)
+  std::string process_exe;  // what the warm process runs (after any exec), from /proc/PID/exe
+  std::string failure;      // why the runtime failed; empty = it did not
 };
 
-// Ends the run with the emulator's last log lines: a benchmark of a broken runtime is void.
-// Throws (rather than exits) so that every emulator is destroyed and kills its runtime.
+// A runtime failed: its figures are void. The run measures the others and reports this one as
+// failed (with the emulator's last log lines).
+class runtime_failure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 [[noreturn]] void die(const runtime_under_test& rt, const std::string& what) {
-  throw std::runtime_error(rt.name + ": " + what + "\nlast emulator log lines:\n" + rt.log->text());
+  throw runtime_failure(what + "\nlast emulator log lines:\n" + rt.log->text());
 }
 
 lamella::invoke_request make_event(std::size_t size) {
@@ -240,6 +268,7 @@ void start_emulator(runtime_under_test& rt) {
   lamella::function_config function;
   function.dir = rt.dir.empty() ? rt.executable.parent_path() : rt.dir;
   function.command = {rt.executable.string()};
+  function.command.insert(function.command.end(), rt.args.begin(), rt.args.end());
   function.handler = rt.handler;
   function.name = "bench-" + rt.name;
   function.memory_mb = 128;
@@ -291,6 +320,40 @@ std::size_t count_shared_objects(int pid) {
     if (name.find(".so") != std::string::npos) objects.insert(path);
   }
   return objects.size();
+}
+
+// The program process `pid` runs (after any exec), or empty.
+std::string process_exe(int pid) {
+  std::error_code ec;
+  return fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
+}
+
+// The PATH the emulator gives a runtime (Lambda's): lamella's bootstrap finds node on it, and the
+// bench starts aws-lambda-ric with the same node.
+constexpr std::string_view lambda_path = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";
+
+fs::path find_node() {
+  for (const auto& dir : split(lambda_path, ':')) {
+    const fs::path candidate = fs::path(dir) / "node";
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.lexically_normal();
+  }
+  return {};
+}
+
+// The node the Node runtimes run: its path and `node --version`.
+json::object node_info(const fs::path& node) {
+  json::object o;
+  o["path"] = node.string();
+  std::string version;
+  const std::string command = "'" + node.string() + "' --version 2>/dev/null";
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char line[64] = {};
+    if (std::fgets(line, sizeof line, pipe) != nullptr) version = line;
+    ::pclose(pipe);
+  }
+  while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
+  o["version"] = version;
+  return o;
 }
 
 // CPU time process `pid` has used so far (all threads), in nanoseconds, from the scheduler's
@@ -463,6 +526,18 @@ json::object runtime_json(const runtime_under_test& rt, const runtime_under_test
   r["executable"] = rt.executable.string();
   std::error_code ec;
   r["executable_bytes"] = static_cast<std::uint64_t>(fs::file_size(rt.executable, ec));
+  if (!rt.args.empty()) {
+    json::array args;
+    for (const auto& arg : rt.args) args.emplace_back(arg);
+    r["arguments"] = std::move(args);
+  }
+  if (!rt.dir.empty()) r["task_root"] = rt.dir.string();
+  r["handler"] = rt.handler;
+  if (!rt.failure.empty()) {
+    r["failed"] = rt.failure;
+    return r;
+  }
+  r["process_exe"] = rt.process_exe;
   json::object cold;
   cold["spawn_to_first_next_ms"] = summary_ms(column(rt.cold, &cold_sample::first_next_ms));
   cold["spawn_to_first_response_ms"] = summary_ms(column(rt.cold, &cold_sample::first_response_ms));
@@ -499,13 +574,15 @@ json::object runtime_json(const runtime_under_test& rt, const runtime_under_test
   return r;
 }
 
-// A lamella Python runtime against awslambdaric (same handler, same run): the goals.
-json::object python_comparison(const runtime_under_test& rt, const runtime_under_test& ric,
-                               const runtime_under_test* floor) {
+// A lamella Python or Node runtime against AWS's runtime interface client for its language
+// (same handler, same run): the goals.
+json::object ric_comparison(const runtime_under_test& rt, const runtime_under_test& ric,
+                            const runtime_under_test* floor, const ric_goals& goals) {
   const auto median_of = [](const runtime_under_test& x, double cold_sample::*field) {
     return percentile(column(x.cold, field), 50);
   };
   json::object o;
+  o["against"] = std::string(goals.ric);
   const double next_ratio =
       median_of(rt, &cold_sample::first_next_ms) / median_of(ric, &cold_sample::first_next_ms);
   const double resp_ratio = median_of(rt, &cold_sample::first_response_ms) /
@@ -518,34 +595,49 @@ json::object python_comparison(const runtime_under_test& rt, const runtime_under
   o["peak_rss_ratio"] =
       round_to(static_cast<double>(rt.peak_rss_kb) / static_cast<double>(ric.peak_rss_kb), 3);
   json::object met;
-  met["cold_start"] = resp_ratio <= py_cold_goal;
+  met["cold_start"] = resp_ratio <= goals.cold_goal;
   if (floor != nullptr) {
     const double own = mean(rt.warm_us) - mean(floor->warm_us);
     const double ric_own = mean(ric.warm_us) - mean(floor->warm_us);
     o["own_overhead_mean_us"] = round_to(own, 2);
-    o["awslambdaric_own_overhead_mean_us"] = round_to(ric_own, 2);
+    o["ric_own_overhead_mean_us"] = round_to(ric_own, 2);
     o["own_overhead_ratio"] = round_to(own / ric_own, 3);
     const double cpu_own = cpu_us_per_invocation(rt) - cpu_us_per_invocation(*floor);
     const double ric_cpu_own = cpu_us_per_invocation(ric) - cpu_us_per_invocation(*floor);
     o["own_cpu_overhead_ratio"] = round_to(cpu_own / ric_cpu_own, 3);
-    met["own_overhead"] = own / ric_own <= py_overhead_goal;
+    met["own_overhead"] = own / ric_own <= goals.overhead_goal;
   }
   met["peak_rss"] = rt.peak_rss_kb <= ric.peak_rss_kb;
   o["goals_met"] = std::move(met);
   return o;
 }
 
+// The runtime called `name` if it was measured and did not fail.
 const runtime_under_test* find_runtime(const std::vector<runtime_under_test>& runtimes,
                                        std::string_view name) {
   for (const auto& rt : runtimes) {
-    if (rt.name == name) return &rt;
+    if (rt.name == name && rt.failure.empty()) return &rt;
   }
   return nullptr;
 }
 
+// The RIC `rt` is compared with, and the goals; nullptr when `rt` is not a lamella Python or
+// Node runtime, or when its RIC was not measured or failed.
+std::pair<const runtime_under_test*, const ric_goals*> ric_for(
+    const std::vector<runtime_under_test>& runtimes, const runtime_under_test& rt) {
+  for (const auto& goals : ric_comparisons) {
+    if (!rt.name.starts_with(goals.prefix) || rt.name == goals.ric || !rt.failure.empty()) {
+      continue;
+    }
+    const runtime_under_test* ric = find_runtime(runtimes, goals.ric);
+    if (ric != nullptr) return {ric, &goals};
+  }
+  return {nullptr, nullptr};
+}
+
 json::object document(const options& opt, std::size_t event_bytes, json::object machine_load,
                       const std::vector<runtime_under_test>& runtimes,
-                      const runtime_under_test* floor) {
+                      const runtime_under_test* floor, const fs::path& node) {
   json::object doc;
   doc["benchmark"] = "lamella_bench";
   doc["lamella_version"] = LAMELLA_VERSION;
@@ -566,21 +658,27 @@ json::object document(const options& opt, std::size_t event_bytes, json::object 
   params["memory_mb"] = 128;
   params["handler"] =
       "noop (cpp-beast, cpp-curl), hello (cpp-beast-hello), app.handler (Python: "
-      "samples/python-hello)";
+      "samples/python-hello), index.handler (Node: samples/node-hello)";
   doc["parameters"] = std::move(params);
   json::object goals;
   goals["cold_first_next_ratio_max"] = cold_ratio_goal;
   goals["own_overhead_us_max"] = overhead_goal_us;
   goals["peak_rss_kb_below"] = rss_goal_kb;
-  goals["python_cold_first_response_ratio_to_awslambdaric_max"] = py_cold_goal;
-  goals["python_own_overhead_ratio_to_awslambdaric_max"] = py_overhead_goal;
+  for (const auto& g : ric_comparisons) {
+    const std::string ric(g.ric.substr(g.prefix.size()));
+    goals[std::string(g.language) + "_cold_first_response_ratio_to_" + ric + "_max"] = g.cold_goal;
+    goals[std::string(g.language) + "_own_overhead_ratio_to_" + ric + "_max"] = g.overhead_goal;
+  }
   doc["goals"] = std::move(goals);
+  if (std::any_of(runtimes.begin(), runtimes.end(),
+                  [](const auto& rt) { return is_node(rt.name); })) {
+    doc["node"] = node_info(node);
+  }
   json::object results;
-  const runtime_under_test* ric = find_runtime(runtimes, "python-awslambdaric");
   for (const auto& rt : runtimes) {
     json::object r = runtime_json(rt, floor);
-    if (ric != nullptr && &rt != ric && is_python(rt.name)) {
-      r["vs_awslambdaric"] = python_comparison(rt, *ric, floor);
+    if (const auto [ric, ric_goal] = ric_for(runtimes, rt); ric != nullptr) {
+      r[ric_goal->json_key] = ric_comparison(rt, *ric, floor, *ric_goal);
     }
     results[rt.name] = std::move(r);
   }
@@ -596,6 +694,11 @@ void print_summary(const std::vector<runtime_under_test>& runtimes,
   std::fprintf(stderr, "%-19s %14s %14s %9s %9s %9s %9s %9s %8s %5s\n", "", "(median/p90)",
                "(median/p90)", "(us)", "(us)", "(mean us)", "(med us)", "(us)", "(KB)", "");
   for (const auto& rt : runtimes) {
+    if (!rt.failure.empty()) {
+      std::fprintf(stderr, "%-19s FAILED: %s\n", rt.name.c_str(),
+                   rt.failure.substr(0, rt.failure.find('\n')).c_str());
+      continue;
+    }
     const auto next = column(rt.cold, &cold_sample::first_next_ms);
     const auto resp = column(rt.cold, &cold_sample::first_response_ms);
     char overhead[32] = "-";
@@ -611,7 +714,7 @@ void print_summary(const std::vector<runtime_under_test>& runtimes,
                  rounds, cpu_us_per_invocation(rt), rt.peak_rss_kb, rt.shared_libraries);
   }
   for (const auto& rt : runtimes) {
-    if (floor == nullptr || &rt == floor || !is_cpp(rt.name)) continue;
+    if (floor == nullptr || &rt == floor || !is_cpp(rt.name) || !rt.failure.empty()) continue;
     const comparison c = compare(rt, *floor);
     std::fprintf(stderr,
                  "%s: cold first /next %.2fx floor (goal <= %.0fx: %s); own overhead %+.1f us "
@@ -621,21 +724,23 @@ void print_summary(const std::vector<runtime_under_test>& runtimes,
                  overhead_goal_us, c.overhead_mean_us <= overhead_goal_us ? "met" : "MISSED",
                  rt.peak_rss_kb, rss_goal_kb, rt.peak_rss_kb < rss_goal_kb ? "met" : "MISSED");
   }
-  const runtime_under_test* ric = find_runtime(runtimes, "python-awslambdaric");
   for (const auto& rt : runtimes) {
-    if (ric == nullptr || &rt == ric || !is_python(rt.name)) continue;
-    const json::object c = python_comparison(rt, *ric, floor);
+    const auto [ric, goals] = ric_for(runtimes, rt);
+    if (ric == nullptr) continue;
+    const json::object c = ric_comparison(rt, *ric, floor, *goals);
     const auto num = [&c](const char* key) {
       return c.contains(key) ? c.at(key).to_number<double>() : std::nan("");
     };
+    const double cold = num("cold_first_response_ratio");
+    const double own = num("own_overhead_ratio");
+    const double rss = num("peak_rss_ratio");
     std::fprintf(stderr,
-                 "%s vs awslambdaric: cold first response %.2fx (goal <= %.1fx: %s); own "
-                 "overhead %.2fx (goal <= %.1fx: %s); peak RSS %.2fx (goal <= 1x: %s)\n",
-                 rt.name.c_str(), num("cold_first_response_ratio"), py_cold_goal,
-                 num("cold_first_response_ratio") <= py_cold_goal ? "met" : "MISSED",
-                 num("own_overhead_ratio"), py_overhead_goal,
-                 num("own_overhead_ratio") <= py_overhead_goal ? "met" : "MISSED",
-                 num("peak_rss_ratio"), num("peak_rss_ratio") <= 1.0 ? "met" : "MISSED");
+                 "%s vs %s: cold first response %.2fx (goal <= %.1fx: %s); own overhead %.2fx "
+                 "(goal <= %.1fx: %s); peak RSS %.2fx (goal <= 1x: %s)\n",
+                 rt.name.c_str(), ric->name.c_str(), cold, goals->cold_goal,
+                 cold <= goals->cold_goal ? "met" : "MISSED", own, goals->overhead_goal,
+                 own <= goals->overhead_goal ? "met" : "MISSED", rss,
+                 rss <= 1.0 ? "met" : "MISSED");
   }
   for (const auto& rt : runtimes) {
     if (rt.restarted) {
@@ -650,13 +755,22 @@ int run(const options& opt) {
   // Python: the same handler (samples/python-hello, app.handler) under lamella's generic
   // bootstrap (embedded CPython), `python -m lamella`, and awslambdaric from PyPI
   // (tests/bench/python/, set up by the lamella_bench_python target).
+  // Node: the same handler (samples/node-hello, index.handler) under lamella's generic bootstrap
+  // (which execs node on lamella's JS runtime) and under aws-lambda-ric from npm, node started
+  // directly on its bin script so that the measured process is node itself
+  // (tests/bench/node/, set up by the lamella_bench_node target).
   struct known_runtime {
     std::string name;
     fs::path executable;
     fs::path dir;  // empty = the executable's directory
     std::string handler = "hello";
+    std::vector<std::string> args = {};
+    std::vector<fs::path> setup = {};  // files the set-up step makes (besides `dir`)
   };
   const fs::path py = opt.build_dir / "tests/bench/python";
+  const fs::path node_hello = fs::path(LAMELLA_BENCH_SOURCE_DIR) / "samples/node-hello";
+  const fs::path ric = opt.build_dir / "tests/bench/node/node_modules/aws-lambda-ric";
+  const fs::path node = find_node();
   const std::vector<known_runtime> known = {
       {"floor", opt.build_dir / "tests/bench/floor_client", {}, "hello"},
       // C++: the sample's noop handler does what the floor does (answer a fixed body without
@@ -668,37 +782,59 @@ int run(const options& opt) {
       {"python-lamella", opt.build_dir / "bootstrap/bootstrap", py / "lamella", "app.handler"},
       {"python-lamella-m", py / "lamella-m/bootstrap", {}, "app.handler"},
       {"python-awslambdaric", py / "awslambdaric/bootstrap", {}, "app.handler"},
+      {"node-lamella", opt.build_dir / "bootstrap/bootstrap", node_hello, "index.handler"},
+      // aws-lambda-ric 3.x: the handler from argv, the app root from the working directory.
+      {"node-awslambdaric",
+       node,
+       node_hello,
+       "index.handler",
+       {(ric / "bin/index.mjs").string(), "index.handler"},
+       {ric / "bin/index.mjs", ric / "dist/rapid-client.node"}},
   };
-  for (const auto& name : opt.only) {
+  std::vector<std::string> named = opt.only;
+  named.insert(named.end(), opt.skip.begin(), opt.skip.end());
+  for (const auto& name : named) {
     if (std::none_of(known.begin(), known.end(), [&](const auto& k) { return k.name == name; })) {
-      usage(("unknown runtime " + name +
-             " (choose floor, cpp-beast, cpp-beast-hello, cpp-curl, python-lamella, "
-             "python-lamella-m, "
-             "python-awslambdaric)")
-                .c_str());
+      std::string names;
+      for (const auto& k : known) names += (names.empty() ? "" : ", ") + k.name;
+      std::string message = "unknown runtime " + name;
+      message.append(" (choose ").append(names).append(")");
+      usage(message.c_str());
     }
   }
   std::vector<runtime_under_test> runtimes;
-  for (const auto& [name, path, dir, handler] : known) {
+  for (const auto& [name, path, dir, handler, args, setup] : known) {
     const bool wanted =
-        opt.only.empty() || std::find(opt.only.begin(), opt.only.end(), name) != opt.only.end();
+        (opt.only.empty() || std::find(opt.only.begin(), opt.only.end(), name) != opt.only.end()) &&
+        std::find(opt.skip.begin(), opt.skip.end(), name) == opt.skip.end();
     if (!wanted) continue;
     std::error_code ec;
+    if (is_node(name) && node.empty()) {
+      if (!opt.only.empty()) usage("node not found on Lambda's PATH");
+      std::fprintf(stderr, "lamella_bench: skipping %s: no node on Lambda's PATH (%s)\n",
+                   name.c_str(), std::string(lambda_path).c_str());
+      continue;
+    }
     if (!fs::is_regular_file(path, ec)) {
       if (!opt.only.empty()) usage(("not built: " + path.string()).c_str());
       std::fprintf(stderr, "lamella_bench: skipping %s: %s is not built\n", name.c_str(),
                    path.c_str());
       continue;
     }
-    if (!dir.empty() && !fs::is_directory(dir, ec)) {
-      if (!opt.only.empty()) usage(("not set up: " + dir.string()).c_str());
+    std::vector<fs::path> needed = setup;
+    if (!dir.empty()) needed.push_back(dir);
+    const auto missing = std::find_if(needed.begin(), needed.end(),
+                                      [&ec](const fs::path& p) { return !fs::exists(p, ec); });
+    if (missing != needed.end()) {
+      if (!opt.only.empty()) usage(("not set up: " + missing->string()).c_str());
       std::fprintf(stderr, "lamella_bench: skipping %s: %s is not set up\n", name.c_str(),
-                   dir.c_str());
+                   missing->c_str());
       continue;
     }
     runtime_under_test rt;
     rt.name = name;
     rt.executable = path;
+    rt.args = args;
     rt.dir = dir;
     rt.handler = handler;
     runtimes.push_back(std::move(rt));
@@ -707,6 +843,20 @@ int run(const options& opt) {
 
   const lamella::invoke_request event = make_event(opt.event_size);
   for (auto& rt : runtimes) start_emulator(rt);
+
+  // Runs `fn(rt)` unless `rt` has failed; a runtime that fails now is reported as failed, its
+  // emulator (and so its process) destroyed, and the others go on.
+  const auto guarded = [](runtime_under_test& rt, const auto& fn) {
+    if (!rt.failure.empty()) return;
+    try {
+      fn(rt);
+    } catch (const std::exception& e) {  // runtime_failure, or the emulator's own error
+      rt.failure = e.what();
+      if (rt.failure.empty()) rt.failure = "failed";
+      std::fprintf(stderr, "lamella_bench: %s failed: %s\n", rt.name.c_str(), e.what());
+      rt.emu.reset();
+    }
+  };
 
   // Visits every runtime once per step, alternating the order from step to step, so that slow
   // drift of the machine (frequency, other load) falls on every runtime alike.
@@ -722,7 +872,9 @@ int run(const options& opt) {
   std::fprintf(stderr, "lamella_bench: %d cold starts per runtime...\n", opt.cold);
   const cpu_counters cold_begin = read_cpu_counters();
   for (int i = 0; i < opt.cold; ++i) {
-    each_alternating(i, [&](runtime_under_test& rt) { cold_start(rt, event); });
+    each_alternating(i, [&](runtime_under_test& rt) {
+      guarded(rt, [&](runtime_under_test& r) { cold_start(r, event); });
+    });
   }
   const cpu_counters cold_end = read_cpu_counters();
 
@@ -730,20 +882,24 @@ int run(const options& opt) {
   std::fprintf(stderr, "lamella_bench: %d warm invocations per runtime in %d rounds...\n", opt.warm,
                opt.rounds);
   for (auto& rt : runtimes) {
-    for (int i = 0; i < opt.warmup; ++i) (void)invoke_once(rt, event);
-    rt.warm_pid = rt.emu->last_instance()->pid;
-    rt.warm_us.reserve(static_cast<std::size_t>(opt.warm));
+    guarded(rt, [&](runtime_under_test& r) {
+      for (int i = 0; i < opt.warmup; ++i) (void)invoke_once(r, event);
+      r.warm_pid = r.emu->last_instance()->pid;
+      r.warm_us.reserve(static_cast<std::size_t>(opt.warm));
+    });
   }
   const cpu_counters warm_begin = read_cpu_counters();
   for (int round = 0; round < opt.rounds; ++round) {
     const int count = opt.warm / opt.rounds + (round < opt.warm % opt.rounds ? 1 : 0);
     each_alternating(round, [&](runtime_under_test& rt) {
-      const std::size_t first = rt.warm_us.size();
-      const double cpu_before = cpu_ns(rt.warm_pid);
-      for (int i = 0; i < count; ++i) rt.warm_us.push_back(invoke_once(rt, event));
-      rt.warm_cpu_ns += cpu_ns(rt.warm_pid) - cpu_before;
-      rt.round_mean_us.push_back(mean(std::vector<double>(
-          rt.warm_us.begin() + static_cast<std::ptrdiff_t>(first), rt.warm_us.end())));
+      guarded(rt, [&](runtime_under_test& r) {
+        const std::size_t first = r.warm_us.size();
+        const double cpu_before = cpu_ns(r.warm_pid);
+        for (int i = 0; i < count; ++i) r.warm_us.push_back(invoke_once(r, event));
+        r.warm_cpu_ns += cpu_ns(r.warm_pid) - cpu_before;
+        r.round_mean_us.push_back(mean(std::vector<double>(
+            r.warm_us.begin() + static_cast<std::ptrdiff_t>(first), r.warm_us.end())));
+      });
     });
   }
   const cpu_counters warm_end = read_cpu_counters();
@@ -751,20 +907,19 @@ int run(const options& opt) {
   machine_load["cold"] = disturbance(cold_begin, cold_end);
   machine_load["warm"] = disturbance(warm_begin, warm_end);
   for (auto& rt : runtimes) {
+    if (!rt.failure.empty()) continue;
     const auto instance = rt.emu->last_instance();
     rt.peak_rss_kb = instance->peak_rss_kb;
     rt.restarted = instance->pid != rt.warm_pid;
     rt.shared_libraries = count_shared_objects(instance->pid);
+    rt.process_exe = process_exe(instance->pid);
   }
 
   // Results.
-  const runtime_under_test* floor = nullptr;
-  for (const auto& rt : runtimes) {
-    if (rt.name == "floor") floor = &rt;
-  }
+  const runtime_under_test* floor = find_runtime(runtimes, "floor");
   std::ostringstream text;
   const double warm_steal = machine_load["warm"].as_object()["steal_percent"].to_number<double>();
-  pretty(text, document(opt, event.payload.size(), std::move(machine_load), runtimes, floor));
+  pretty(text, document(opt, event.payload.size(), std::move(machine_load), runtimes, floor, node));
   text << "\n";
   std::cout << text.str() << std::flush;
   if (!opt.out.empty()) {
@@ -778,7 +933,15 @@ int run(const options& opt) {
   print_summary(runtimes, floor);
   std::fprintf(stderr, "steal time during the warm run: %.1f%% of all CPU time%s\n", warm_steal,
                warm_steal > 2 ? " (the host is busy: expect inflated means; compare medians)" : "");
-  return 0;
+  // A failed runtime makes the run fail, after the others have been measured and reported.
+  const auto failed = std::count_if(runtimes.begin(), runtimes.end(),
+                                    [](const auto& rt) { return !rt.failure.empty(); });
+  for (const auto& rt : runtimes) {
+    if (!rt.failure.empty()) {
+      std::fprintf(stderr, "lamella_bench: %s failed: %s\n", rt.name.c_str(), rt.failure.c_str());
+    }
+  }
+  return failed == 0 ? 0 : 1;
 }
 
 }  // namespace
