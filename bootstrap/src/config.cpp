@@ -27,6 +27,21 @@ bool python_module_exists(std::string_view handler, const std::filesystem::path&
   return files(std::filesystem::path(module).concat(".py")) || files(module / "__init__.py");
 }
 
+bool node_module_exists(std::string_view handler, const std::filesystem::path& root,
+                        const file_probe& files) {
+  const auto slash = handler.rfind('/');
+  const auto base_start = slash == std::string_view::npos ? 0 : slash + 1;
+  const auto dot = handler.find('.', base_start);
+  if (dot == std::string_view::npos || dot == base_start || handler.find("..") != handler.npos) {
+    return false;
+  }
+  const std::filesystem::path file = root / std::string(handler.substr(0, dot));
+  for (const char* ext : {"", ".js", ".mjs", ".cjs"}) {
+    if (files(std::filesystem::path(file).concat(ext))) return true;
+  }
+  return false;
+}
+
 result<config> config_from_env(const env_reader& env, const file_probe& files) {
   config c;
   const auto platform_name = env("LAMELLA_PLATFORM");
@@ -41,6 +56,8 @@ result<config> config_from_env(const env_reader& env, const file_probe& files) {
       root && !root->empty() ? std::filesystem::path(*root) : std::filesystem::current_path();
   c.handler = env("_HANDLER").value_or("");
   c.python_adapter = env("LAMELLA_PYTHON_ADAPTER").value_or("");
+  c.node_executable = env("LAMELLA_NODE").value_or("");
+  c.node_runtime = env("LAMELLA_NODE_RUNTIME").value_or("");
 
   const auto lang = env("LAMELLA_LANGUAGE");
   if (lang) {
@@ -48,6 +65,8 @@ result<config> config_from_env(const env_reader& env, const file_probe& files) {
       c.language_kind = language::cpp;
     } else if (*lang == "python") {
       c.language_kind = language::python;
+    } else if (*lang == "node") {
+      c.language_kind = language::node;
     } else {
       return errc::invalid_configuration;
     }
@@ -65,9 +84,14 @@ result<config> config_from_env(const env_reader& env, const file_probe& files) {
       c.language_kind = language::python;
       return c;
     }
-    // No module file found. (Node's `file.export` check goes here, before the fallback.) Python
-    // is the fallback so that a missing module is reported as Python's ImportModuleError.
-    c.language_kind = language::python;
+    if (node_module_exists(c.handler, c.task_root, files)) {
+      c.language_kind = language::node;
+      return c;
+    }
+    // No module file found: a package.json says Node.js, anything else Python, so that the
+    // missing module is reported as that runtime's ImportModuleError.
+    c.language_kind =
+        files(c.task_root / "package.json") ? language::node : language::python;
     return c;
   }
   return errc::malformed_handler;

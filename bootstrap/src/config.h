@@ -28,7 +28,7 @@ using file_probe = std::function<bool(const std::filesystem::path&)>;
 file_probe real_files();
 
 /// The language of the handler.
-enum class language { cpp, python };
+enum class language { cpp, python, node };
 
 /// Everything the bootstrap needs to know, read once at start. Plain, immutable after creation;
 /// safe to share between threads as const.
@@ -41,6 +41,11 @@ struct config {
   /// LAMELLA_PYTHON_ADAPTER: the Python adapter library to load; empty = the one next to the
   /// bootstrap executable.
   std::string python_adapter;
+  /// LAMELLA_NODE: the `node` executable for JS handlers; empty = `node` on PATH.
+  std::string node_executable;
+  /// LAMELLA_NODE_RUNTIME: lamella's JS runtime entry (bin/lamella-node.js); empty = the one in
+  /// node/lamella-node next to the bootstrap executable.
+  std::string node_runtime;
 };
 
 /// Builds the configuration from `env`, looking at the task root through `files`.
@@ -55,6 +60,10 @@ struct config {
 /// Errors: invalid_configuration (no platform recognised, unknown LAMELLA_PLATFORM or
 /// LAMELLA_LANGUAGE), malformed_handler (empty `_HANDLER` or a form no language claims).
 result<config> config_from_env(const env_reader& env, const file_probe& files = real_files());
+
+/// True when `handler` names an existing JS module file under `root` (see config_from_env).
+bool node_module_exists(std::string_view handler, const std::filesystem::path& root,
+                        const file_probe& files);
 
 /// True when `handler` names an existing Python module under `root` (see config_from_env).
 bool python_module_exists(std::string_view handler, const std::filesystem::path& root,

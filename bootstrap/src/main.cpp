@@ -3,6 +3,7 @@
 // platform with the AWS error type, then the process exits non-zero.
 #include "config.h"
 #include "cpp_adapter.h"
+#include "node_runner.h"
 #include "python_loader.h"
 
 #include "lamella/runtime.h"
@@ -16,8 +17,8 @@ int main() {
       // The platform is known but the handler is not usable: tell the platform.
       return lamella::report_init_error(
           "Runtime.MalformedHandlerName",
-          "Bad handler: set _HANDLER to 'module.function' for a Python handler or "
-          "'library.so:symbol' for a C++ handler");
+          "Bad handler: set _HANDLER to 'module.function' for a Python handler, "
+          "'file.export' for a Node.js handler or 'library.so:symbol' for a C++ handler");
     }
     std::fprintf(stderr,
                  "lamella bootstrap: %s: set AWS_LAMBDA_RUNTIME_API (this program is started by "
@@ -30,6 +31,10 @@ int main() {
   if (cfg->language_kind == lamella::language::python) {
     options.language = "python";
     return lamella::run_python(*cfg, options);
+  }
+  if (cfg->language_kind == lamella::language::node) {
+    options.language = "node";
+    return lamella::run_node(*cfg, options);
   }
   lamella::load_error error;
   const auto h = lamella::load_so_handler(cfg->handler, cfg->task_root, error);

@@ -1,0 +1,343 @@
+// lamella's Node.js runtime: loads the handler, then serves invocations from the Runtime API
+// through the C++ client in lamella.node, with the AWS Node runtime's semantics:
+//   - async handlers and handlers returning a promise: the settled value is the response;
+//   - callback handlers `(event, context, callback)`: with context.callbackWaitsForEmptyEventLoop
+//     (the default) the response is posted once the event loop has drained ('beforeExit'),
+//     otherwise at once; context.succeed/fail/done; the first completion wins;
+//   - a handler that lets the event loop drain without completing: an async one fails with
+//     Runtime.NodeJsExit, any other succeeds with null;
+//   - streaming handlers (awslambda.streamifyResponse) write to a response stream;
+//   - an uncaught exception or unhandled rejection fails the current invocation (or init) and
+//     exits the process (129 / 128), so the platform starts a fresh one.
+'use strict';
+
+const path = require('path');
+const errors = require('./errors');
+const logging = require('./logging');
+
+const EXIT_UNCAUGHT = 129;
+const EXIT_UNHANDLED_REJECTION = 128;
+
+/** The `awslambda` global the AWS runtime provides (unless AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA). */
+function installGlobals(env) {
+  const off = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
+  if (off === '1' || off === 'true') return;
+  const streaming = () => require('./streaming');
+  globalThis.awslambda = {
+    streamifyResponse: (handler, options) => streaming().streamifyResponse(handler, options),
+    get HttpResponseStream() {
+      return streaming().HttpResponseStream;
+    },
+  };
+}
+
+function parseJsonHeader(text) {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (_) {
+    return undefined;
+  }
+}
+
+class Runtime {
+  /**
+   * @param client the addon's Client (or a test double with the same methods)
+   * @param env the environment (process.env)
+   */
+  constructor(client, env = process.env) {
+    this.client = client;
+    this.env = env;
+    this.handler = null;
+    this.isAsync = false;
+    this.streaming = null; // {highWaterMark} for a streaming handler
+    this.current = null; // the invocation in progress: {id, done, ...}
+    this.onEmptyLoop = null; // what 'beforeExit' does for the current invocation
+    this.textLogs = !logging.jsonFormat(env);
+    // Environment data shared by every context object.
+    this.envData = {
+      functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+      functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+      memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    };
+    this.next = this.next.bind(this);
+    this.serve = this.serve.bind(this);
+    this.fatal = this.fatal.bind(this);
+  }
+
+  /** Logs an invocation error as the AWS runtime does ("Invoke Error" + JSON, or the Error). */
+  logError(label, error) {
+    if (this.textLogs) console.error(label, errors.toLogText(errors.intoError(error)));
+    else console.error(errors.intoError(error));
+  }
+
+  /** Loads the handler; on failure reports it to /runtime/init/error and exits. */
+  async init(appRoot, handlerName) {
+    try {
+      this.handler = await require('./loader').loadHandler(appRoot, handlerName);
+      this.isAsync = this.handler.constructor?.name === 'AsyncFunction';
+      const marked = this.handler[Symbol.for('aws.lambda.runtime.handler.streaming')];
+      if (marked !== undefined && marked !== null && marked !== false) {
+        this.streaming = require('./streaming').streamingMetadata(this.handler);
+      }
+    } catch (e) {
+      this.initFailed(e, EXIT_UNCAUGHT);
+    }
+  }
+
+  /** Posts an init failure and exits with `code`. */
+  initFailed(error, code) {
+    this.logError('Init Error', error);
+    const body = errors.toErrorResponse(error);
+    try {
+      this.client.postInitError(String(body.errorType), JSON.stringify(body));
+    } catch (e) {
+      process.stderr.write(`lamella: could not report the init error: ${e.message}\n`);
+    }
+    process.exit(code);
+  }
+
+  /** Starts serving: asks for the next invocation. */
+  start() {
+    process.on('beforeExit', () => {
+      const action = this.onEmptyLoop;
+      this.onEmptyLoop = null;
+      if (action !== null) action();
+    });
+    this.next();
+  }
+
+  next() {
+    this.client.next().then(this.serve, this.fatal);
+  }
+
+  /** The platform is gone (after the client's retries): say so and exit. */
+  fatal(error) {
+    process.stderr.write(`lamella: exiting: ${error && error.message}\n`);
+    process.exit(1);
+  }
+
+  /** Builds the context object for `inv`, with the first-call-wins completion functions. */
+  context(inv, invocation) {
+    const ctx = {
+      functionName: this.envData.functionName,
+      functionVersion: this.envData.functionVersion,
+      invokedFunctionArn: inv.functionArn,
+      memoryLimitInMB: this.envData.memoryLimitInMB,
+      awsRequestId: inv.requestId,
+      logGroupName: this.envData.logGroupName,
+      logStreamName: this.envData.logStreamName,
+      identity: parseJsonHeader(inv.cognitoIdentity),
+      clientContext: parseJsonHeader(inv.clientContext),
+      tenantId: inv.tenantId || undefined,
+      getRemainingTimeInMillis: () => inv.deadlineMs - Date.now(),
+      callbackWaitsForEmptyEventLoop: true,
+      succeed: (result) => invocation.complete(null, result),
+      fail: (error) => invocation.complete(error ?? 'handled'),
+      done: (error, result) => invocation.complete(error, result),
+    };
+    return ctx;
+  }
+
+  /** Runs the handler for one invocation. */
+  serve(inv) {
+    const id = inv.requestId;
+    logging.setInvocation(id, inv.tenantId);
+    if (inv.traceId) this.env._X_AMZN_TRACE_ID = inv.traceId;
+    else delete this.env._X_AMZN_TRACE_ID;
+    if (this.streaming !== null) {
+      this.serveStreaming(inv);
+      return;
+    }
+    const invocation = { id, finished: false, complete: null };
+    this.current = invocation;
+    invocation.complete = (error, result) => {
+      if (invocation.finished) return;
+      invocation.finished = true;
+      this.onEmptyLoop = null;
+      this.finish(invocation, error, result);
+    };
+    const ctx = this.context(inv, invocation);
+    const callback = (error, result) => {
+      if (invocation.finished) return;
+      if ((error === undefined || error === null) && ctx.callbackWaitsForEmptyEventLoop) {
+        // Post once the event loop has drained (timers, sockets the handler left running).
+        this.onEmptyLoop = () => invocation.complete(null, result);
+        return;
+      }
+      invocation.complete(error, result);
+    };
+    // A handler that never completes: the loop drains, and this decides.
+    this.onEmptyLoop = this.isAsync
+      ? () => invocation.complete(new errors.NodeJsExit('Runtime exited without providing a reason'))
+      : () => invocation.complete(null, null);
+    try {
+      const result = this.handler(JSON.parse(inv.payload), ctx, callback);
+      if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+        result.then(
+          (value) => invocation.complete(null, value),
+          (error) => invocation.complete(error === undefined || error === null ? 'handled' : error),
+        );
+      }
+    } catch (e) {
+      invocation.complete(e);
+    }
+  }
+
+  /** Posts the outcome of `invocation` and asks for the next one. */
+  finish(invocation, error, result) {
+    if (this.current === invocation) this.current = null;
+    try {
+      if (error !== undefined && error !== null) {
+        this.postError(invocation.id, error);
+      } else {
+        let body;
+        try {
+          // JSON.stringify of undefined, a function or a symbol gives undefined: post null.
+          body = JSON.stringify(result === undefined ? null : result) ?? 'null';
+        } catch (_) {
+          body = undefined;
+        }
+        if (body === undefined) {
+          this.postError(invocation.id, new Error('Unable to stringify response body'));
+        } else {
+          this.client.postResponse(invocation.id, body, 'application/json');
+        }
+      }
+    } catch (e) {
+      this.fatal(e);
+      return;
+    }
+    this.next();
+  }
+
+  postError(id, error) {
+    this.logError('Invoke Error', error);
+    const body = errors.toErrorResponse(error);
+    this.client.postError(id, String(body.errorType), JSON.stringify(body));
+  }
+
+  /** Runs a streaming handler: `handler(event, responseStream, context)` returning a promise. */
+  serveStreaming(inv) {
+    const { ResponseStream } = require('./streaming');
+    const id = inv.requestId;
+    const invocation = { id, finished: false, complete: null };
+    this.current = invocation;
+    const client = this.client;
+    const stream = new ResponseStream(
+      {
+        begin: (contentType) => client.streamBegin(id, contentType),
+        write: (bytes) => client.streamWrite(bytes),
+        finish: () => client.streamFinish(),
+        fail: (type, json) => client.streamFail(type, json),
+      },
+      { highWaterMark: this.streaming.highWaterMark },
+    );
+    const done = (error) => {
+      if (invocation.finished) return;
+      invocation.finished = true;
+      this.onEmptyLoop = null;
+      if (this.current === invocation) this.current = null;
+      if (error !== undefined) {
+        this.logError('Invoke Error', error);
+        const body = errors.toErrorResponse(error);
+        if (stream.begun) {
+          if (!stream.writableFinished) client.streamFail(String(body.errorType), JSON.stringify(body));
+        } else {
+          client.postError(id, String(body.errorType), JSON.stringify(body));
+        }
+      }
+      this.next();
+    };
+    invocation.complete = (error) => done(error);
+    // The loop drained while the handler was still pending: end what it left open.
+    this.onEmptyLoop = () => done(new errors.NodeJsExit('Runtime exited without providing a reason'));
+    const ctx = this.context(inv, invocation);
+    let pending;
+    try {
+      pending = this.handler(JSON.parse(inv.payload), stream, ctx);
+    } catch (e) {
+      done(e);
+      return;
+    }
+    if (pending === null || typeof pending !== 'object' || typeof pending.then !== 'function') {
+      done(new errors.MalformedStreamingHandler('Streaming does not support non-async handlers.'));
+      return;
+    }
+    pending.then(
+      (value) => {
+        if (value !== undefined) console.warn('Streaming handlers ignore return values.');
+        if (stream.writableFinished) return done(undefined);
+        if (stream.writableEnded) {
+          stream.once('finish', () => done(undefined));
+          stream.once('error', (e) => done(e));
+          return undefined;
+        }
+        return done(new errors.InvalidStreamingOperation('Response stream is not finished.'));
+      },
+      (error) => done(error ?? 'handled'),
+    );
+  }
+
+  /** Handlers for errors nobody caught: fail the current invocation (or init), then exit. */
+  installFatalHandlers() {
+    const fail = (label, error, code) => {
+      this.logError(label, error);
+      const invocation = this.current;
+      if (this.handler === null) {
+        this.initFailed(error, code);
+        return;
+      }
+      if (invocation !== null && !invocation.finished) {
+        invocation.finished = true;
+        const body = errors.toErrorResponse(error);
+        try {
+          this.client.postError(invocation.id, String(body.errorType), JSON.stringify(body));
+        } catch (e) {
+          process.stderr.write(`lamella: could not report the error: ${e.message}\n`);
+        }
+      }
+      process.exit(code);
+    };
+    process.on('uncaughtException', (error) => fail('Uncaught Exception', error, EXIT_UNCAUGHT));
+    process.on('unhandledRejection', (reason) =>
+      fail(
+        'Unhandled Promise Rejection',
+        new errors.UnhandledPromiseRejection(reason),
+        EXIT_UNHANDLED_REJECTION,
+      ),
+    );
+  }
+}
+
+/** The addon: LAMELLA_NODE_ADDON if set, else lamella.node at the package root. */
+function loadAddon(env) {
+  return require(env.LAMELLA_NODE_ADDON || path.join(__dirname, '..', 'lamella.node'));
+}
+
+/**
+ * The entry point: `handlerName` (argv or _HANDLER) under `appRoot` (LAMBDA_TASK_ROOT or the
+ * working directory), served from AWS_LAMBDA_RUNTIME_API.
+ */
+async function main(argv = process.argv.slice(2), env = process.env) {
+  const handlerName = argv[0] || env._HANDLER || '';
+  const appRoot = env.LAMBDA_TASK_ROOT || process.cwd();
+  const api = env.AWS_LAMBDA_RUNTIME_API;
+  if (!api) {
+    process.stderr.write(
+      'lamella-node: AWS_LAMBDA_RUNTIME_API is not set (this program is started by a platform or by `lamella serve`)\n',
+    );
+    process.exit(1);
+  }
+  const native = loadAddon(env);
+  const runtime = new Runtime(new native.Client(api), env);
+  logging.patchConsole(env);
+  installGlobals(env);
+  runtime.installFatalHandlers();
+  await runtime.init(appRoot, handlerName);
+  runtime.start();
+}
+
+module.exports = { main, Runtime, installGlobals, loadAddon };

@@ -1,0 +1,214 @@
+// lamella.node: the N-API addon under lamella's Node.js runtime (lib/runtime.js). It exposes one
+// class, `Client`, over lamella::lambda_client, so that Node handlers use the same C++ Runtime
+// API client as C++ and Python ones (no second HTTP client in JS).
+//
+// Threads: every JS value is created and touched on the JS thread only. `next()` long-polls the
+// Runtime API on a libuv worker thread (Napi::AsyncWorker) and resolves its promise back on the
+// JS thread, so the event loop keeps running while the function waits. Posts are synchronous:
+// they are one loopback round trip, which is cheaper than two thread hops, and the JS side
+// awaits nothing meanwhile (the official runtime makes the same choice).
+#include "lamella/lambda_client.h"
+#include "lamella/runtime.h"
+#include "lamella/version.h"
+
+#include <napi.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace {
+
+/// Throws a JS Error for a failed client call; `code` is the lamella error's enum name so that
+/// the JS side can tell a lost platform from a refusal.
+[[noreturn]] void throw_client_error(Napi::Env env, const boost::system::error_code& ec,
+                                     const char* what) {
+  Napi::Error error = Napi::Error::New(env, std::string("lamella: ") + what + ": " + ec.message());
+  error.Set("code", Napi::String::New(env, ec == lamella::errc::runtime_api_unreachable
+                                               ? "RUNTIME_API_UNREACHABLE"
+                                               : "RUNTIME_API_ERROR"));
+  throw error;
+}
+
+/// The bytes of a JS string or Buffer/Uint8Array argument, copied into a std::string.
+std::string bytes_of(const Napi::Value& value) {
+  if (value.IsBuffer()) {
+    const auto buffer = value.As<Napi::Buffer<char>>();
+    return {buffer.Data(), buffer.Length()};
+  }
+  if (value.IsTypedArray()) {
+    const auto array = value.As<Napi::Uint8Array>();
+    return {reinterpret_cast<const char*>(array.Data()), array.ByteLength()};
+  }
+  return value.ToString().Utf8Value();
+}
+
+/// A string argument at `index`, or a TypeError naming it.
+std::string string_arg(const Napi::CallbackInfo& info, std::size_t index, const char* name) {
+  if (info.Length() <= index || !info[index].IsString()) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string");
+  }
+  return info[index].As<Napi::String>().Utf8Value();
+}
+
+/// `Client`: one Runtime API connection. Methods (all on the JS thread):
+///   next() -> Promise<{payload, requestId, deadlineMs, functionArn, traceId, clientContext,
+///                      cognitoIdentity, tenantId, contentType}>
+///   postResponse(requestId, body: string|Buffer, contentType) -> boolean (false: refused)
+///   postError(requestId, errorType, errorJson) -> boolean
+///   postInitError(errorType, errorJson) -> boolean
+/// Failed calls throw an Error whose `code` is RUNTIME_API_UNREACHABLE (after the retry policy
+/// of lamella::run) or RUNTIME_API_ERROR. At most one call is in flight: a call made while
+/// `next()` is pending throws.
+class client final : public Napi::ObjectWrap<client> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Client",
+                       {InstanceMethod<&client::next>("next"),
+                        InstanceMethod<&client::post_response>("postResponse"),
+                        InstanceMethod<&client::post_error>("postError"),
+                        InstanceMethod<&client::post_init_error>("postInitError"),
+                        InstanceMethod<&client::transport_name>("transportName")});
+  }
+
+  /// new Client(runtimeApi: string): connects lazily to "host:port".
+  explicit client(const Napi::CallbackInfo& info) : Napi::ObjectWrap<client>(info) {
+    options_.runtime_api = string_arg(info, 0, "runtimeApi");
+    options_.language = "node";
+    auto made = lamella::make_lambda_client(options_);
+    if (!made) throw_client_error(info.Env(), made.error(), "cannot create the client");
+    client_.emplace(std::move(*made));
+  }
+
+ private:
+  class next_worker;
+
+  Napi::Value next(const Napi::CallbackInfo& info);
+
+  Napi::Value post_response(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env());
+    const std::string id = string_arg(info, 0, "requestId");
+    std::string content_type =
+        info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+    const auto o = lamella::outcome::success(
+        info.Length() > 1 ? bytes_of(info[1]) : std::string(),
+        content_type.empty() ? std::string("application/json") : std::move(content_type));
+    return posted(info.Env(), lamella::with_retries(options_.retry,
+                                                    [&] { return client_->post_response(id, o); }));
+  }
+
+  Napi::Value post_error(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env());
+    const std::string id = string_arg(info, 0, "requestId");
+    const auto o =
+        lamella::outcome::failure_with_body(string_arg(info, 1, "errorType"),
+                                            string_arg(info, 2, "errorJson"));
+    return posted(info.Env(), lamella::with_retries(options_.retry,
+                                                    [&] { return client_->post_error(id, o); }));
+  }
+
+  Napi::Value post_init_error(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env());
+    const auto o =
+        lamella::outcome::failure_with_body(string_arg(info, 0, "errorType"),
+                                            string_arg(info, 1, "errorJson"));
+    return posted(info.Env(), lamella::with_retries(options_.retry,
+                                                    [&] { return client_->post_init_error(o); }));
+  }
+
+  Napi::Value transport_name(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), std::string(client_->transport_name()));
+  }
+
+  void ensure_idle(Napi::Env env) const {
+    if (busy_) throw Napi::Error::New(env, "lamella: a Runtime API call is already in flight");
+  }
+
+  static Napi::Value posted(Napi::Env env, const lamella::result<lamella::post_status>& r) {
+    if (!r) throw_client_error(env, r.error(), "posting to the Runtime API failed");
+    return Napi::Boolean::New(env, *r == lamella::post_status::accepted);
+  }
+
+  lamella::run_options options_;
+  std::optional<lamella::lambda_client> client_;
+  bool busy_ = false;  // a next() is on a worker thread; the client is not to be touched
+};
+
+/// Waits for `/next` on a libuv worker thread; builds the invocation object on the JS thread.
+class client::next_worker final : public Napi::AsyncWorker {
+ public:
+  next_worker(Napi::Env env, client& owner)
+      : Napi::AsyncWorker(env, "lamella.next"),
+        owner_(owner),
+        self_(Napi::Persistent(owner.Value())),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  [[nodiscard]] Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {  // worker thread: no JS here
+    auto r = lamella::with_retries(owner_.options_.retry, [&] { return owner_.client_->next(); });
+    if (r) {
+      invocation_ = std::move(*r);
+    } else {
+      error_ = r.error();
+      SetError(error_.message());
+    }
+  }
+
+  void OnOK() override {
+    owner_.busy_ = false;
+    const Napi::Env env = Env();
+    Napi::Object o = Napi::Object::New(env);
+    const auto& inv = invocation_;
+    o.Set("payload", Napi::String::New(env, inv.payload));
+    o.Set("requestId", Napi::String::New(env, inv.request_id));
+    o.Set("deadlineMs",
+          Napi::Number::New(env, static_cast<double>(
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         inv.deadline.time_since_epoch())
+                                         .count())));
+    o.Set("functionArn", Napi::String::New(env, inv.function_arn));
+    o.Set("traceId", Napi::String::New(env, inv.trace_id));
+    o.Set("clientContext", Napi::String::New(env, inv.client_context));
+    o.Set("cognitoIdentity", Napi::String::New(env, inv.cognito_identity));
+    o.Set("tenantId", Napi::String::New(env, inv.tenant_id));
+    o.Set("contentType", Napi::String::New(env, inv.content_type));
+    deferred_.Resolve(o);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    owner_.busy_ = false;
+    Napi::Error e = error;
+    e.Set("code", Napi::String::New(Env(), error_ == lamella::errc::runtime_api_unreachable
+                                               ? "RUNTIME_API_UNREACHABLE"
+                                               : "RUNTIME_API_ERROR"));
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  client& owner_;
+  Napi::ObjectReference self_;  // keeps the client alive while the worker runs
+  Napi::Promise::Deferred deferred_;
+  lamella::invocation invocation_;
+  boost::system::error_code error_;
+};
+
+Napi::Value client::next(const Napi::CallbackInfo& info) {
+  ensure_idle(info.Env());
+  auto* worker = new next_worker(info.Env(), *this);  // owned and deleted by libuv's queue
+  busy_ = true;
+  worker->Queue();
+  return worker->promise();
+}
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Client", client::define(env));
+  exports.Set("version", Napi::String::New(env, LAMELLA_VERSION));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lamella, init)
