@@ -35,6 +35,9 @@ std::vector<language_runner> runners() {
 #ifdef LAMELLA_WITH_PYTHON
   out.push_back({"python", fn_dir / "python", "handler.handler"});
 #endif
+#ifdef LAMELLA_WITH_NODE
+  out.push_back({"node", fn_dir / "node", "handler.handler"});
+#endif
   return out;
 }
 
