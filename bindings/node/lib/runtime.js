@@ -151,28 +151,37 @@ class Runtime {
       this.serveStreaming(inv);
       return;
     }
-    const invocation = { id, finished: false, complete: null };
+    // `claimed`: some completion (callback, succeed/fail/done, the returned promise) was
+    // called; the first one wins, even when its post waits for the event loop to drain.
+    // `finished`: the outcome is posted (or being posted).
+    const invocation = { id, claimed: false, finished: false, complete: null };
     this.current = invocation;
-    invocation.complete = (error, result) => {
+    const post = (error, result) => {
       if (invocation.finished) return;
       invocation.finished = true;
       this.onEmptyLoop = null;
       this.finish(invocation, error, result);
     };
+    invocation.complete = (error, result) => {
+      if (invocation.claimed) return;
+      invocation.claimed = true;
+      post(error, result);
+    };
     const ctx = this.context(inv, invocation);
     const callback = (error, result) => {
-      if (invocation.finished) return;
+      if (invocation.claimed) return;
+      invocation.claimed = true;
       if ((error === undefined || error === null) && ctx.callbackWaitsForEmptyEventLoop) {
         // Post once the event loop has drained (timers, sockets the handler left running).
-        this.onEmptyLoop = () => invocation.complete(null, result);
+        this.onEmptyLoop = () => post(null, result);
         return;
       }
-      invocation.complete(error, result);
+      post(error, result);
     };
     // A handler that never completes: the loop drains, and this decides.
     this.onEmptyLoop = this.isAsync
-      ? () => invocation.complete(new errors.NodeJsExit('Runtime exited without providing a reason'))
-      : () => invocation.complete(null, null);
+      ? () => post(new errors.NodeJsExit('Runtime exited without providing a reason'))
+      : () => post(null, null);
     try {
       const result = this.handler(JSON.parse(inv.payload), ctx, callback);
       if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
