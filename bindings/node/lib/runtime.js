@@ -249,17 +249,25 @@ class Runtime {
       invocation.finished = true;
       this.onEmptyLoop = null;
       if (this.current === invocation) this.current = null;
-      if (error !== undefined) {
-        this.logError('Invoke Error', error);
-        const body = errors.toErrorResponse(error);
-        if (stream.begun) {
-          if (!stream.writableFinished) client.streamFail(String(body.errorType), JSON.stringify(body));
-        } else {
-          client.postError(id, String(body.errorType), JSON.stringify(body));
+      try {
+        if (error !== undefined) {
+          this.logError('Invoke Error', error);
+          const body = errors.toErrorResponse(error);
+          if (!stream.begun) {
+            client.postError(id, String(body.errorType), JSON.stringify(body));
+          } else if (!stream.writableFinished) {
+            // Bytes already went out: the error travels in the stream's trailers.
+            client.streamFail(String(body.errorType), JSON.stringify(body));
+          }
         }
+      } catch (e) {
+        this.fatal(e);
+        return;
       }
       this.next();
     };
+    // A failed write (the platform connection broke) ends the invocation with that error.
+    stream.on('error', (e) => done(e));
     invocation.complete = (error) => done(error);
     // The loop drained while the handler was still pending: end what it left open.
     this.onEmptyLoop = () => done(new errors.NodeJsExit('Runtime exited without providing a reason'));
@@ -281,7 +289,6 @@ class Runtime {
         if (stream.writableFinished) return done(undefined);
         if (stream.writableEnded) {
           stream.once('finish', () => done(undefined));
-          stream.once('error', (e) => done(e));
           return undefined;
         }
         return done(new errors.InvalidStreamingOperation('Response stream is not finished.'));

@@ -58,6 +58,10 @@ std::string string_arg(const Napi::CallbackInfo& info, std::size_t index, const 
 ///   postResponse(requestId, body: string|Buffer, contentType) -> boolean (false: refused)
 ///   postError(requestId, errorType, errorJson) -> boolean
 ///   postInitError(errorType, errorJson) -> boolean
+///   streamBegin(requestId, contentType)       opens a streamed /response (chunked)
+///   streamWrite(bytes: string|Buffer)         sends one chunk now
+///   streamFinish() -> boolean                 ends the stream, reads the platform's answer
+///   streamFail(errorType, errorJson) -> boolean  ends it with the error trailers
 /// Failed calls throw an Error whose `code` is RUNTIME_API_UNREACHABLE (after the retry policy
 /// of lamella::run) or RUNTIME_API_ERROR. At most one call is in flight: a call made while
 /// `next()` is pending throws.
@@ -69,6 +73,10 @@ class client final : public Napi::ObjectWrap<client> {
                         InstanceMethod<&client::post_response>("postResponse"),
                         InstanceMethod<&client::post_error>("postError"),
                         InstanceMethod<&client::post_init_error>("postInitError"),
+                        InstanceMethod<&client::stream_begin>("streamBegin"),
+                        InstanceMethod<&client::stream_write>("streamWrite"),
+                        InstanceMethod<&client::stream_finish>("streamFinish"),
+                        InstanceMethod<&client::stream_fail>("streamFail"),
                         InstanceMethod<&client::transport_name>("transportName")});
   }
 
@@ -117,12 +125,59 @@ class client final : public Napi::ObjectWrap<client> {
                                                     [&] { return client_->post_init_error(o); }));
   }
 
+  Napi::Value stream_begin(const Napi::CallbackInfo& info) {
+    ensure_idle(info.Env());
+    const std::string id = string_arg(info, 0, "requestId");
+    const std::string content_type = string_arg(info, 1, "contentType");
+    auto opened = client_->stream_response(id, content_type);
+    if (!opened) throw_client_error(info.Env(), opened.error(), "opening the streamed response failed");
+    stream_.emplace(std::move(*opened));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value stream_write(const Napi::CallbackInfo& info) {
+    ensure_streaming(info.Env());
+    lamella::result<void> written;
+    if (info.Length() > 0 && info[0].IsBuffer()) {  // no copy: write straight from the Buffer
+      const auto buffer = info[0].As<Napi::Buffer<char>>();
+      written = stream_->write(std::string_view(buffer.Data(), buffer.Length()));
+    } else {
+      written = stream_->write(info.Length() > 0 ? bytes_of(info[0]) : std::string());
+    }
+    if (!written) {
+      stream_.reset();
+      throw_client_error(info.Env(), written.error(), "writing the streamed response failed");
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value stream_finish(const Napi::CallbackInfo& info) {
+    ensure_streaming(info.Env());
+    const auto r = stream_->finish();
+    stream_.reset();
+    return posted(info.Env(), r);
+  }
+
+  Napi::Value stream_fail(const Napi::CallbackInfo& info) {
+    ensure_streaming(info.Env());
+    const std::string type = string_arg(info, 0, "errorType");
+    const std::string json = string_arg(info, 1, "errorJson");
+    const auto r = stream_->fail(type, json);
+    stream_.reset();
+    return posted(info.Env(), r);
+  }
+
   Napi::Value transport_name(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), std::string(client_->transport_name()));
   }
 
   void ensure_idle(Napi::Env env) const {
     if (busy_) throw Napi::Error::New(env, "lamella: a Runtime API call is already in flight");
+    if (stream_) throw Napi::Error::New(env, "lamella: a streamed response is still open");
+  }
+
+  void ensure_streaming(Napi::Env env) const {
+    if (!stream_) throw Napi::Error::New(env, "lamella: no streamed response is open");
   }
 
   static Napi::Value posted(Napi::Env env, const lamella::result<lamella::post_status>& r) {
@@ -132,6 +187,7 @@ class client final : public Napi::ObjectWrap<client> {
 
   lamella::run_options options_;
   std::optional<lamella::lambda_client> client_;
+  std::optional<lamella::response_stream> stream_;  // declared after client_: destroyed first
   bool busy_ = false;  // a next() is on a worker thread; the client is not to be touched
 };
 
