@@ -24,3 +24,15 @@ if(NOT rc EQUAL 0 OR NOT out STREQUAL "{\"consumer\":true}")
   message(FATAL_ERROR "the consumer function did not answer: rc=${rc} out=${out} err=${err}")
 endif()
 message(STATUS "consumer built and ran against the installed lamella package")
+
+# The installed generic bootstrap runs a Node.js handler through the installed JS runtime and
+# addon (bin/node/lamella-node), when the build has Node support.
+if(EXISTS ${WORK_DIR}/prefix/bin/node/lamella-node/lamella.node)
+  execute_process(COMMAND ${WORK_DIR}/prefix/bin/lamella invoke ${SOURCE_DIR}/samples/node-hello
+                          --handler index.handler --event "{\"name\":\"consumer\"}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "\"message\":\"Hello, consumer!\"")
+    message(FATAL_ERROR "the installed Node runtime did not answer: rc=${rc} out=${out} err=${err}")
+  endif()
+  message(STATUS "the installed Node.js runtime ran samples/node-hello")
+endif()
