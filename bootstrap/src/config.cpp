@@ -90,8 +90,7 @@ result<config> config_from_env(const env_reader& env, const file_probe& files) {
     }
     // No module file found: a package.json says Node.js, anything else Python, so that the
     // missing module is reported as that runtime's ImportModuleError.
-    c.language_kind =
-        files(c.task_root / "package.json") ? language::node : language::python;
+    c.language_kind = files(c.task_root / "package.json") ? language::node : language::python;
     return c;
   }
   return errc::malformed_handler;

@@ -45,10 +45,10 @@ int run_node(const config& cfg, const run_options& options) {
   const auto runtime = node_runtime_path(cfg);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(runtime, ec)) {
-    return report_init_error("Runtime.ImportModuleError",
-                             "lamella cannot run Node.js handlers: its JS runtime '" +
-                                 runtime.string() + "' is missing",
-                             options);
+    return report_init_error(
+        "Runtime.ImportModuleError",
+        "lamella cannot run Node.js handlers: its JS runtime '" + runtime.string() + "' is missing",
+        options);
   }
   std::string node_arg = node->string();
   std::string runtime_arg = runtime.string();

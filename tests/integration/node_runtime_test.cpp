@@ -326,8 +326,9 @@ TEST_F(node_runtime_test, console_lines_use_the_aws_text_format) {
 }
 
 TEST_F(node_runtime_test, json_logs_and_level_filtering) {
-  auto emu = start(node_config("index.log", node_fixtures / "fn",
-                               {{"AWS_LAMBDA_LOG_FORMAT", "JSON"}, {"AWS_LAMBDA_LOG_LEVEL", "WARN"}}));
+  auto emu =
+      start(node_config("index.log", node_fixtures / "fn",
+                        {{"AWS_LAMBDA_LOG_FORMAT", "JSON"}, {"AWS_LAMBDA_LOG_LEVEL", "WARN"}}));
   const auto r = call(*emu, "{}");
   ASSERT_TRUE(r.function_error.empty()) << r.body;
   const auto text = logs(*emu);

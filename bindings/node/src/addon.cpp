@@ -109,18 +109,16 @@ class client final : public Napi::ObjectWrap<client> {
   Napi::Value post_error(const Napi::CallbackInfo& info) {
     ensure_idle(info.Env());
     const std::string id = string_arg(info, 0, "requestId");
-    const auto o =
-        lamella::outcome::failure_with_body(string_arg(info, 1, "errorType"),
-                                            string_arg(info, 2, "errorJson"));
+    const auto o = lamella::outcome::failure_with_body(string_arg(info, 1, "errorType"),
+                                                       string_arg(info, 2, "errorJson"));
     return posted(info.Env(), lamella::with_retries(options_.retry,
                                                     [&] { return client_->post_error(id, o); }));
   }
 
   Napi::Value post_init_error(const Napi::CallbackInfo& info) {
     ensure_idle(info.Env());
-    const auto o =
-        lamella::outcome::failure_with_body(string_arg(info, 0, "errorType"),
-                                            string_arg(info, 1, "errorJson"));
+    const auto o = lamella::outcome::failure_with_body(string_arg(info, 0, "errorType"),
+                                                       string_arg(info, 1, "errorJson"));
     return posted(info.Env(), lamella::with_retries(options_.retry,
                                                     [&] { return client_->post_init_error(o); }));
   }
@@ -130,7 +128,8 @@ class client final : public Napi::ObjectWrap<client> {
     const std::string id = string_arg(info, 0, "requestId");
     const std::string content_type = string_arg(info, 1, "contentType");
     auto opened = client_->stream_response(id, content_type);
-    if (!opened) throw_client_error(info.Env(), opened.error(), "opening the streamed response failed");
+    if (!opened)
+      throw_client_error(info.Env(), opened.error(), "opening the streamed response failed");
     stream_.emplace(std::move(*opened));
     return info.Env().Undefined();
   }
@@ -221,10 +220,10 @@ class client::next_worker final : public Napi::AsyncWorker {
     o.Set("payload", Napi::String::New(env, inv.payload));
     o.Set("requestId", Napi::String::New(env, inv.request_id));
     o.Set("deadlineMs",
-          Napi::Number::New(env, static_cast<double>(
-                                     std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         inv.deadline.time_since_epoch())
-                                         .count())));
+          Napi::Number::New(
+              env, static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           inv.deadline.time_since_epoch())
+                                           .count())));
     o.Set("functionArn", Napi::String::New(env, inv.function_arn));
     o.Set("traceId", Napi::String::New(env, inv.trace_id));
     o.Set("clientContext", Napi::String::New(env, inv.client_context));
