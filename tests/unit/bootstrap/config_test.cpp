@@ -116,6 +116,52 @@ TEST(config_from_env, the_shared_library_form_stays_cpp_and_overrides_win) {
             language::cpp);
 }
 
+TEST(config_from_env, a_js_file_in_the_task_root_makes_a_node_handler) {
+  const auto with = [](const std::string& handler, std::set<std::filesystem::path> files) {
+    return config_from_env(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"},
+                                     {"_HANDLER", handler},
+                                     {"LAMBDA_TASK_ROOT", "/var/task"}}),
+                           fake_files(std::move(files)));
+  };
+  EXPECT_EQ(with("index.handler", {"/var/task/index.js"})->language_kind, language::node);
+  EXPECT_EQ(with("index.handler", {"/var/task/index.mjs"})->language_kind, language::node);
+  EXPECT_EQ(with("index.handler", {"/var/task/index.cjs"})->language_kind, language::node);
+  EXPECT_EQ(with("index.handler", {"/var/task/index"})->language_kind, language::node);
+  // Node splits the last component at its first '.': "index.api.v1.handler" is index.js.
+  EXPECT_EQ(with("index.api.v1.handler", {"/var/task/index.js"})->language_kind, language::node);
+  EXPECT_EQ(with("src/lib/app.handler", {"/var/task/src/lib/app.mjs"})->language_kind,
+            language::node);
+  // A Python module of that name wins over a JS file (Python was there first).
+  EXPECT_EQ(with("app.handler", {"/var/task/app.py", "/var/task/app.js"})->language_kind,
+            language::python);
+  // No file at all: a package.json says Node, so Node reports the missing module.
+  EXPECT_EQ(with("missing.handler", {"/var/task/package.json"})->language_kind, language::node);
+  EXPECT_EQ(with("missing.handler", {})->language_kind, language::python);
+}
+
+TEST(config_from_env, node_overrides_are_read) {
+  const auto c = config_from_env(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"},
+                                           {"_HANDLER", "x"},
+                                           {"LAMELLA_LANGUAGE", "node"},
+                                           {"LAMELLA_NODE", "/opt/node/bin/node"},
+                                           {"LAMELLA_NODE_RUNTIME", "/opt/rt/lamella-node.js"}}),
+                                 fake_files({}));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->language_kind, language::node);
+  EXPECT_EQ(c->node_executable, "/opt/node/bin/node");
+  EXPECT_EQ(c->node_runtime, "/opt/rt/lamella-node.js");
+}
+
+TEST(node_module_exists, refuses_dotless_and_escaping_handlers) {
+  const auto files = fake_files({"/r/index.js", "/r/x/index.js"});
+  EXPECT_TRUE(node_module_exists("index.handler", "/r", files));
+  EXPECT_TRUE(node_module_exists("x/index.handler", "/r", files));
+  EXPECT_FALSE(node_module_exists("index", "/r", files));
+  EXPECT_FALSE(node_module_exists(".handler", "/r", files));
+  EXPECT_FALSE(node_module_exists("x/../index.handler", "/r", files));
+  EXPECT_FALSE(node_module_exists("other.handler", "/r", files));
+}
+
 TEST(config_from_env, the_python_adapter_path_can_be_overridden) {
   const auto c = config_from_env(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"},
                                            {"_HANDLER", "app.handler"},
