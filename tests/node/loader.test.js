@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { loadHandler, splitHandler, packageTypeIsModule } = require('../lib/loader');
+const { loadHandler, splitHandler, packageTypeIsModule } = require('../../bindings/node/lib/loader');
 
 /** A fresh directory holding `files` ({relative path: content}); removed after the test. */
 function tree(t, files) {

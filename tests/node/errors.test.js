@@ -3,7 +3,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const errors = require('../lib/errors');
+const errors = require('../../bindings/node/lib/errors');
 
 test('an Error posts its name, message and stack lines', () => {
   const error = new TypeError('bad input');

@@ -4,7 +4,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const streaming = require('../lib/streaming');
+const streaming = require('../../bindings/node/lib/streaming');
 
 const { ResponseStream, HttpResponseStream, streamifyResponse, streamingMetadata } = streaming;
 

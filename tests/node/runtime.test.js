@@ -7,7 +7,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { Runtime } = require('../lib/runtime');
+const { Runtime } = require('../../bindings/node/lib/runtime');
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const ENV = {

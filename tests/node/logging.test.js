@@ -3,7 +3,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const logging = require('../lib/logging');
+const logging = require('../../bindings/node/lib/logging');
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const METHODS = ['trace', 'debug', 'info', 'log', 'warn', 'error', 'fatal'];
