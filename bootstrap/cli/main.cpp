@@ -226,12 +226,24 @@ int run(const cli_options& parsed) {
   lamella::emulator emu(std::move(function), std::move(options));
   lamella::invoke_request request;
   request.payload = parsed.event;
+  // A streamed response is printed as it arrives (on the emulator's thread, before the result).
+  bool printed = false;
+  request.on_chunk = [&printed](std::string_view chunk) {
+    printed = true;
+    std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+    std::fflush(stdout);
+  };
   const lamella::invoke_result result = emu.invoke(std::move(request)).get();
   emu.stop();
-  std::fwrite(result.body.data(), 1, result.body.size(), stdout);
+  const bool failed = result.status != 200 || !result.function_error.empty();
+  if (!printed || failed) {
+    // Buffered: the body. Streamed and failed: the error JSON after what was streamed.
+    if (printed) std::fputc('\n', stdout);
+    std::fwrite(result.body.data(), 1, result.body.size(), stdout);
+  }
   std::fputc('\n', stdout);
   std::fflush(stdout);
-  return result.status == 200 && result.function_error.empty() ? 0 : 1;
+  return failed ? 1 : 0;
 }
 
 }  // namespace

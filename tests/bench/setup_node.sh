@@ -33,8 +33,8 @@ for tool in node "$npm" autoconf automake libtoolize make cmake g++ python3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -ne 0 ]; then
-  echo "setup_node: missing ${missing[*]}: aws-lambda-ric's npm install compiles curl and" \
-    "aws-lambda-cpp (run scripts/setup to install the build tools)" >&2
+  echo "setup_node: missing ${missing[*]}: aws-lambda-ric's npm install needs node and npm," \
+    "and compiles curl and aws-lambda-cpp (scripts/setup installs the build tools)" >&2
   exit 1
 fi
 

@@ -29,7 +29,11 @@ struct function_config {
   int memory_mb = 128;                            ///< AWS_LAMBDA_FUNCTION_MEMORY_SIZE
   std::chrono::milliseconds timeout{3000};        ///< function timeout (Lambda's default 3 s)
   std::chrono::milliseconds init_timeout{10000};  ///< init phase limit (Lambda's 10 s)
-  std::string region = "us-east-1";               ///< AWS_REGION / AWS_DEFAULT_REGION
+  /// Cap on a streamed response (`Lambda-Runtime-Function-Response-Mode: streaming`); a longer
+  /// one is cut off with Function.ResponseSizeTooLarge. Default 200 MiB (AWS documents 200 MB).
+  /// Buffered responses keep Lambda's fixed 6 MiB + 100 B limit.
+  std::size_t max_streamed_response_bytes = 200 * 1024 * 1024;
+  std::string region = "us-east-1";  ///< AWS_REGION / AWS_DEFAULT_REGION
   /// The function's configured variables (`--env K=V`); they override Lambda's defaults.
   /// The host's environment is never passed on.
   std::vector<std::pair<std::string, std::string>> env;
@@ -57,6 +61,11 @@ struct invoke_request {
   std::string client_context;  ///< decoded client context JSON, or empty
   std::string trace_id;        ///< X-Amzn-Trace-Id, or empty (one is generated)
   std::string tenant_id;       ///< X-Amz-Tenant-Id, or empty
+  /// Streamed responses only: called with each piece of the body as it arrives from the runtime,
+  /// on the emulator's thread, before the future of invoke() is ready (whose body holds the
+  /// whole response as well). It should return quickly: the emulator waits for it. Exceptions
+  /// are ignored. Empty = not called.
+  std::function<void(std::string_view)> on_chunk;
 };
 
 /// What the caller of the invoke API gets back.
@@ -67,6 +76,7 @@ struct invoke_result {
   std::string function_error;  ///< "Unhandled" for a function error, else empty
   std::string log_result;      ///< base64 of the last 4 KB of the invocation's log (tail only)
   std::string request_id;      ///< the invocation's request id
+  bool streamed = false;       ///< the runtime streamed its response (it may still have failed)
 };
 
 /// Timing and memory of one runtime process (one execution environment).

@@ -18,6 +18,8 @@ enum class errc {
   invalid_configuration,        ///< a required setting is missing or malformed
   handler_not_found,            ///< the configured handler could not be located or loaded
   malformed_handler,            ///< the handler string has the wrong form
+  not_supported,                ///< the transport cannot do this (e.g. curl: streamed requests)
+  stream_closed,                ///< a response stream was already finished, failed or broken
 };
 
 /// The category of `lamella::errc`; its name is "lamella". Thread-safe (a static singleton).

@@ -53,6 +53,28 @@ class transport {
   /// Errors: `errc::runtime_api_unreachable` (with the system error in the log message).
   virtual result<http_response> send(const http_request& request) = 0;
 
+  /// Starts a request whose body follows in pieces (HTTP/1.1 `Transfer-Encoding: chunked`):
+  /// sends the head (`request.body` is ignored; the transport adds the Transfer-Encoding
+  /// header). Then call write_chunk() any number of times and end_chunked() once, or
+  /// abort_chunked(); no other call on this transport in between. Connects on first use; a reused
+  /// connection that the server has closed is replaced before the head is sent.
+  /// Errors: `runtime_api_unreachable`; `not_supported` when the transport has no chunked
+  /// requests (the default implementation, and the curl transport).
+  virtual result<void> begin_chunked(const http_request& request);
+
+  /// Sends `bytes` as one chunk, now (nothing for empty `bytes`). On an error the connection is
+  /// closed and the request is over. Errors: `runtime_api_unreachable`; `not_supported`.
+  virtual result<void> write_chunk(std::string_view bytes);
+
+  /// Sends the last chunk followed by `trailers` (names and values must be valid header text),
+  /// then reads the whole response. Errors: `runtime_api_unreachable`; `not_supported`.
+  virtual result<http_response> end_chunked(
+      const std::vector<std::pair<std::string_view, std::string_view>>& trailers);
+
+  /// Abandons a chunked request in progress by closing the connection, so that the server sees
+  /// the body cut short; the next request connects again. No effect when none is in progress.
+  virtual void abort_chunked() noexcept;
+
   /// A short name for logs and benchmarks ("beast", "curl").
   [[nodiscard]] virtual std::string_view name() const noexcept = 0;
 };

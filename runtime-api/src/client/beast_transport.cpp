@@ -16,6 +16,7 @@
 #include <sys/time.h>
 
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 
@@ -89,6 +90,7 @@ class beast_transport final : public transport {
   }
 
   result<http_response> send(const http_request& request) override {
+    abort_chunked();  // a request during a chunked one abandons it (the caller broke the rule)
     const bool reused = socket_.is_open();
     if (!reused) {
       if (auto ec = connect()) return fail(ec, "connect");
@@ -112,6 +114,73 @@ class beast_transport final : public transport {
   }
 
   [[nodiscard]] std::string_view name() const noexcept override { return "beast"; }
+
+  result<void> begin_chunked(const http_request& request) override {
+    abort_chunked();
+    // The head alone cannot tell a dead keep-alive connection (a write into it succeeds), and
+    // chunks already sent cannot be replayed: so look before writing.
+    if (socket_.is_open() && peer_closed()) close();
+    if (!socket_.is_open()) {
+      if (auto ec = connect()) return fail_void(ec, "connect");
+    }
+    write_head(request, /*chunked=*/true);
+    boost::system::error_code ec;
+    net::write(socket_, net::buffer(head_), ec);
+    if (ec) {
+      close();
+      return fail_void(ec, "exchange");
+    }
+    chunked_ = true;
+    return {};
+  }
+
+  result<void> write_chunk(std::string_view bytes) override {
+    if (!chunked_) return errc::stream_closed;
+    if (bytes.empty()) return {};  // an empty chunk would end the body
+    char size_line[24];
+    auto* end = std::to_chars(size_line, size_line + sizeof size_line - 2, bytes.size(), 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    static constexpr std::string_view crlf = "\r\n";
+    const std::array<net::const_buffer, 3> buffers{
+        net::buffer(size_line, static_cast<std::size_t>(end - size_line)),
+        net::buffer(bytes.data(), bytes.size()), net::buffer(crlf.data(), crlf.size())};
+    boost::system::error_code ec;
+    net::write(socket_, buffers, ec);
+    if (ec) {
+      close();
+      return fail_void(ec, "exchange");
+    }
+    return {};
+  }
+
+  result<http_response> end_chunked(
+      const std::vector<std::pair<std::string_view, std::string_view>>& trailers) override {
+    if (!chunked_) return errc::stream_closed;
+    chunked_ = false;
+    head_.assign("0\r\n");
+    for (const auto& [name, value] : trailers) {
+      head_.append(name).append(": ").append(value).append("\r\n");
+    }
+    head_.append("\r\n");
+    boost::system::error_code ec;
+    net::write(socket_, net::buffer(head_), ec);
+    http_response out;
+    bool keep_alive = false;
+    if (!ec) ec = read_response(out, keep_alive);
+    if (ec) {
+      close();
+      return fail(ec, "exchange");
+    }
+    if (!keep_alive) close();
+    return out;
+  }
+
+  void abort_chunked() noexcept override {
+    if (!chunked_) return;
+    chunked_ = false;
+    close();
+  }
 
  private:
   boost::system::error_code connect() {
@@ -144,29 +213,49 @@ class beast_transport final : public transport {
     return ec;
   }
 
-  boost::system::error_code exchange(const http_request& request, http_response& out,
-                                     bool& keep_alive) {
+  // Writes the request line and headers into head_, ending with the blank line.
+  void write_head(const http_request& request, bool chunked) {
     head_.clear();
     head_.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\nHost: ");
     head_.append(host_).append("\r\n");
     for (const auto& [name, value] : request.headers) {
       head_.append(name).append(": ").append(value).append("\r\n");
     }
-    if (request.method != "GET" || !request.body.empty()) {
+    if (chunked) {
+      head_.append("Transfer-Encoding: chunked\r\n");
+    } else if (request.method != "GET" || !request.body.empty()) {
       char digits[24];
       const auto end = std::to_chars(digits, digits + sizeof digits, request.body.size()).ptr;
       head_.append("Content-Length: ").append(digits, end).append("\r\n");
     }
     head_.append("\r\n");
+  }
+
+  boost::system::error_code exchange(const http_request& request, http_response& out,
+                                     bool& keep_alive) {
+    write_head(request, false);
     boost::system::error_code ec;
     const std::array<net::const_buffer, 2> buffers{
         net::buffer(head_), net::buffer(request.body.data(), request.body.size())};
     net::write(socket_, buffers, ec);
     if (ec) return ec;
+    return read_response(out, keep_alive);
+  }
+
+  boost::system::error_code read_response(http_response& out, bool& keep_alive) {
+    boost::system::error_code ec;
     response_parser parser(out);
     http::read(socket_, buffer_, parser, ec);
     keep_alive = !ec && parser.keep_alive();
     return ec;
+  }
+
+  // True when the server has closed (or reset) the idle connection: a non-blocking peek sees
+  // end-of-stream or an error instead of "nothing to read yet".
+  bool peer_closed() {
+    char byte = 0;
+    const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
   }
 
   void close() {
@@ -174,6 +263,10 @@ class beast_transport final : public transport {
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     buffer_.clear();
+  }
+
+  static result<void> fail_void(boost::system::error_code ec, const char* what) {
+    return fail(ec, what).error();
   }
 
   static result<http_response> fail(boost::system::error_code ec, const char* what) {
@@ -188,6 +281,7 @@ class beast_transport final : public transport {
   tcp::socket socket_{ioc_};
   beast::flat_buffer buffer_;
   std::string head_;
+  bool chunked_ = false;  // a chunked request's body is being written
 };
 
 }  // namespace

@@ -25,6 +25,10 @@ class category_impl final : public boost::system::error_category {
         return "the handler cannot be found";
       case errc::malformed_handler:
         return "the handler name is malformed";
+      case errc::not_supported:
+        return "the transport does not support this operation";
+      case errc::stream_closed:
+        return "the response stream is already finished";
     }
     return "unknown lamella error";
   }

@@ -9,6 +9,17 @@ std::string_view http_response::header(std::string_view name) const noexcept {
   return {};
 }
 
+result<void> transport::begin_chunked(const http_request&) { return errc::not_supported; }
+
+result<void> transport::write_chunk(std::string_view) { return errc::not_supported; }
+
+result<http_response> transport::end_chunked(
+    const std::vector<std::pair<std::string_view, std::string_view>>&) {
+  return errc::not_supported;
+}
+
+void transport::abort_chunked() noexcept {}
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {

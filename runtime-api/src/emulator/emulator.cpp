@@ -3,6 +3,14 @@
 //
 // Per invocation:  submit() -> queue_ -> pump() -> [spawn] -> dispatch() answers the parked
 // GET /next -> POST /response|/error -> finish() completes the caller and logs END/REPORT.
+//
+// A streamed response (POST /response with Lambda-Runtime-Function-Response-Mode: streaming) is
+// not read whole: begin_stream() takes it at its head, the runtime's session then reads it piece
+// by piece and hands each to stream_data(), which passes it to the caller (an HTTP caller gets it
+// as a chunk at once; the in-process API buffers it) and reads the next piece only when the
+// caller has taken this one (back-pressure, and no unbounded buffer). stream_end() finishes the
+// invocation when the body is complete; timeouts, exits and resets finish it as before, and the
+// caller's chunked response then ends with error trailers.
 #include "lamella/emulator.h"
 
 #include "client/lambda_protocol.h"
@@ -25,7 +33,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -34,6 +44,7 @@
 #include <random>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 namespace lamella {
 
@@ -94,6 +105,14 @@ invoke_result stopped_result() {
                                      "The emulator stopped before the invocation completed."));
 }
 
+// Replaces CR, LF and other control characters, which a header value cannot hold.
+std::string header_safe(std::string value) {
+  for (char& c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return value;
+}
+
 std::int64_t epoch_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -121,9 +140,18 @@ class emulator::impl {
   struct log_pipe;
   struct process;
   // Receives the caller's answer; called exactly once, on the I/O thread. Empty for Event.
-  // (Issue 4, streaming: a caller that can take chunks will get a second, chunk-wise interface
-  // here; the buffered completion stays for the rest.)
   using completion = std::function<void(invoke_result&&)>;
+  // A caller that takes a streamed response as it arrives (the HTTP invoke endpoint); all calls
+  // on the I/O thread. When the runtime streams: begin() once, data() per piece (the receiver
+  // calls `resume` once it has passed the piece on), then end() once, in place of the
+  // completion, with the result (an error result for a failed stream) and the End-Of-Response
+  // value ("Complete", "Truncated", "Oversized"). Empty: a streamed response is buffered and
+  // delivered through the completion.
+  struct stream_receiver {
+    std::function<void(const invoke_result& head)> begin;
+    std::function<void(std::string data, std::function<void()> resume)> data;
+    std::function<void(invoke_result&& tail, std::string_view end_of_response)> end;
+  };
 
   // --- any thread
   template <class F>
@@ -146,14 +174,21 @@ class emulator::impl {
   void handle_init_error(const std::shared_ptr<session>& s, string_request&& req);
   void handle_invoke_http(const std::shared_ptr<session>& s, string_request&& req);
   string_response invoke_response(invoke_result&& result) const;
+  stream_receiver http_stream_receiver(const std::shared_ptr<session>& s) const;
 
-  void submit(invoke_request request, completion done);
+  bool begin_stream(const std::shared_ptr<session>& s, const string_request& head);
+  void stream_data(const std::shared_ptr<session>& s, std::string data);
+  void stream_end(const std::shared_ptr<session>& s, const string_request& message);
+  void stream_broken(const std::shared_ptr<session>& s);
+
+  void submit(invoke_request request, completion done, stream_receiver receiver = {});
   void pump();
   bool spawn_runtime();
   void mark_ready(steady::time_point when);
   void dispatch();
   std::unique_ptr<pending> take_inflight();
   std::unique_ptr<pending> take_front();
+  static completion take_answer(pending& inv);
   void finish(std::unique_ptr<pending> inv, invoke_result&& result);
   void write_report(pending& inv, steady::time_point now);
   void flush_reports();
@@ -227,6 +262,14 @@ struct emulator::impl::pending {
   bool dispatched = false;
   std::optional<fms> init_duration;  // set on the first invocation of a process (cold start)
   std::string log;                   // captured output when request.tail_logs
+  // Streamed response.
+  stream_receiver receiver;         // empty: buffered into stream_body for `done`
+  std::shared_ptr<session> stream;  // the runtime connection sending it, while it does
+  bool streaming = false;           // the runtime began a streamed response
+  std::size_t streamed_bytes = 0;   // body bytes received so far
+  std::string stream_content_type;  // the runtime's Content-Type
+  std::string stream_body;          // the body, when buffered
+  std::string_view end_of_response = "Truncated";  // unless it completed or was too large
 };
 
 struct emulator::impl::log_pipe {
@@ -278,7 +321,124 @@ class emulator::impl::session : public std::enable_shared_from_this<session> {
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
+  [[nodiscard]] bool keep_alive() const noexcept { return keep_alive_; }
+
+  // --- Runtime side, a streamed response being read (see begin_stream()).
+
+  // The owner has passed the last piece on: read the next one, or report the end. Posted, so
+  // that the owner is never re-entered from inside its own call.
+  void continue_stream() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_stream_resumed(); });
+  }
+
+  // Stops reading the stream and closes the connection (the invocation ended without it).
+  void abort_stream() {
+    streaming_ = false;
+    close();
+  }
+
+  // Stops reading the stream, answers `res` and closes the connection.
+  void reject_stream(string_response&& res) {
+    streaming_ = false;
+    keep_alive_ = false;
+    respond(std::move(res));
+  }
+
+  // --- Invoke side, a streamed answer written as a chunked response. Pieces are queued and
+  // written one at a time; `written` runs when its piece is out (or the caller has gone).
+
+  void begin_chunked(std::string head) { enqueue(out_piece{std::move(head), {}, {}, {}, false}); }
+
+  void write_chunk(std::string data, std::function<void()> written) {
+    char size_line[24];
+    auto* end = std::to_chars(size_line, size_line + sizeof size_line - 2, data.size(), 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    enqueue(
+        out_piece{std::string(size_line, end), std::move(data), "\r\n", std::move(written), false});
+  }
+
+  // `last` is the last chunk "0\r\n", the trailer fields and the final "\r\n".
+  void end_chunked(std::string last) { enqueue(out_piece{std::move(last), {}, {}, {}, true}); }
+
  private:
+  struct out_piece {
+    std::string head;
+    std::string body;
+    std::string tail;
+    std::function<void()> written;
+    bool last = false;
+  };
+
+  void enqueue(out_piece piece) {
+    if (caller_gone_) {
+      // The caller went away: drop the bytes but keep the runtime's stream flowing.
+      if (piece.written) piece.written();
+      return;
+    }
+    out_.push_back(std::move(piece));
+    if (out_.size() == 1) write_piece();
+  }
+
+  void write_piece() {
+    const out_piece& p = out_.front();
+    const std::array<net::const_buffer, 3> buffers{net::buffer(p.head), net::buffer(p.body),
+                                                   net::buffer(p.tail)};
+    net::async_write(socket_, buffers,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_piece_written(ec);
+                     });
+  }
+
+  void on_piece_written(beast::error_code ec) {
+    out_piece done = std::move(out_.front());
+    out_.pop_front();
+    if (ec) {
+      caller_gone_ = true;
+      close();
+      auto rest = std::move(out_);
+      out_.clear();
+      if (done.written) done.written();
+      for (auto& p : rest) {
+        if (p.written) p.written();
+      }
+      return;
+    }
+    if (done.written) done.written();
+    if (done.last) {
+      if (!keep_alive_) return close();
+      return read_request();
+    }
+    if (!out_.empty()) write_piece();
+  }
+
+  void read_stream() {
+    http::async_read_some(socket_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->on_stream_read(ec);
+                          });
+  }
+
+  void on_stream_read(beast::error_code ec) {
+    if (!streaming_) return close();
+    if (ec) {
+      streaming_ = false;
+      close();
+      owner_.guard([&] { owner_.stream_broken(shared_from_this()); });
+      return;
+    }
+    std::string data = std::exchange(parser_->get().body(), std::string());
+    if (data.empty()) return on_stream_resumed();
+    owner_.guard([&] { owner_.stream_data(shared_from_this(), std::move(data)); });
+  }
+
+  void on_stream_resumed() {
+    if (!streaming_) return;
+    if (!parser_->is_done()) return read_stream();
+    streaming_ = false;
+    owner_.guard([&] { owner_.stream_end(shared_from_this(), parser_->get()); });
+  }
+
   void read_request() {
     parser_.emplace();
     parser_->body_limit(detail::http_body_read_limit);
@@ -292,17 +452,23 @@ class emulator::impl::session : public std::enable_shared_from_this<session> {
     arrived_ = steady::now();
     keep_alive_ = parser_->get().keep_alive();
     if (parser_->is_done()) return on_body({});
+    if (runtime_side_ && parser_->get()[response_mode_header] == "streaming") {
+      // Taken piece by piece when it is this invocation's response; anything else (a wrong id,
+      // no invocation) is read whole and refused by handle_result() as a buffered one would be.
+      owner_.guard([&] { streaming_ = owner_.begin_stream(shared_from_this(), parser_->get()); });
+      if (streaming_) parser_->body_limit(boost::none);  // the owner applies the stream's cap
+    }
     // curl waits up to a second for "100 Continue" before sending a large body.
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(socket_, net::buffer(continue_line.data(), continue_line.size()),
                        [self = shared_from_this()](beast::error_code wec, std::size_t) {
                          if (wec) return self->close();
-                         self->read_body();
+                         self->streaming_ ? self->read_stream() : self->read_body();
                        });
       return;
     }
-    read_body();
+    streaming_ ? read_stream() : read_body();
   }
 
   void read_body() {
@@ -358,6 +524,9 @@ class emulator::impl::session : public std::enable_shared_from_this<session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   string_response response_;
   steady::time_point arrived_;  // header read (no body) or body fully read
+  bool streaming_ = false;      // runtime side: reading a streamed response piece by piece
+  std::deque<out_piece> out_;   // invoke side: pieces of a chunked answer, front being written
+  bool caller_gone_ = false;    // invoke side: writing the chunked answer failed
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -635,6 +804,18 @@ void emulator::impl::handle_next(const std::shared_ptr<session>& s, steady::time
                          "Invalid state transition: /next from a runtime that was stopped"));
     return;
   }
+  if (inflight_ && inflight_->streaming) {
+    // The runtime asks for more in the middle of a streamed response (whose connection has
+    // closed, or is about to: the close may not have been read yet). It gave up on that
+    // response: the invocation is over, cut short.
+    auto inv = take_inflight();
+    emit_line("RequestId: " + inv->request_id +
+                  " Error: the runtime closed its connection before the end of the streamed "
+                  "response\nRuntime.TruncatedResponse\n",
+              inv.get());
+    auto body = detail::truncated_response_body(inv->request_id);
+    finish(std::move(inv), function_error_result(std::move(body)));
+  }
   if (inflight_) {
     s->respond(api_error(http::status::forbidden, "InvalidStateTransition",
                          "Invalid state transition: /next called while invocation " +
@@ -668,6 +849,11 @@ void emulator::impl::handle_result(const std::shared_ptr<session>& s, string_req
     s->respond(api_error(http::status::bad_request, "InvalidRequestID", "Invalid request ID"));
     return;
   }
+  if (inflight_->streaming) {
+    s->respond(api_error(http::status::forbidden, "InvalidStateTransition",
+                         "Invalid state transition: the response is already being streamed"));
+    return;
+  }
   auto inv = take_inflight();
   if (runtime_ && stats_) {
     if (!stats_->first_response) stats_->first_response = arrived;
@@ -680,20 +866,12 @@ void emulator::impl::handle_result(const std::shared_ptr<session>& s, string_req
         detail::normalize_function_error(std::move(req.body()), req[detail::error_type_header]);
     result = function_error_result(std::move(error.body));
   } else {
-    // Issue 4: a streamed response (mode "streaming") will be passed to the caller chunk by
-    // chunk. Until then it is buffered like RIE does, without the buffered-size limit, and a
-    // mid-stream error arrives in the trailers (which Beast merges into the fields).
-    const bool streaming = req[response_mode_header] == "streaming";
-    const auto trailer_type = req[detail::error_type_header];
-    if (!streaming && req.body().size() > detail::max_response_bytes) {
+    // A streamed response never gets here (begin_stream() takes it at its head), except one
+    // with an empty body, which is an ordinary empty response.
+    if (req.body().size() > detail::max_response_bytes) {
       ack = api_error(http::status::payload_too_large, "RequestEntityTooLarge",
                       detail::response_too_large_message());
       result = function_error_result(detail::response_too_large_body());
-    } else if (streaming && !trailer_type.empty()) {
-      const auto decoded = detail::base64_decode(req[error_body_header]);
-      auto error =
-          detail::normalize_function_error(decoded ? *decoded : std::string(), trailer_type);
-      result = function_error_result(std::move(error.body));
     } else {
       result.status = 200;
       const auto content_type = req[http::field::content_type];
@@ -766,8 +944,138 @@ void emulator::impl::handle_invoke_http(const std::shared_ptr<session>& s, strin
   request.trace_id = req["X-Amzn-Trace-Id"];
   request.tenant_id = req["X-Amz-Tenant-Id"];
   request.payload = std::move(req.body());
-  submit(std::move(request),
-         [this, s](invoke_result&& result) { s->respond(invoke_response(std::move(result))); });
+  submit(
+      std::move(request),
+      [this, s](invoke_result&& result) { s->respond(invoke_response(std::move(result))); },
+      http_stream_receiver(s));
+}
+
+// The HTTP caller gets a streamed response as it arrives: the head (200, the runtime's
+// Content-Type, Transfer-Encoding: chunked) when the runtime starts, one chunk per piece read
+// from the runtime, and trailers at the end: End-Of-Response always, the error type and base64
+// error body when the invocation failed, X-Amz-Log-Result when Tail was asked for.
+emulator::impl::stream_receiver emulator::impl::http_stream_receiver(
+    const std::shared_ptr<session>& s) const {
+  stream_receiver r;
+  r.begin = [this, s](const invoke_result& head) {
+    std::string text = "HTTP/1.1 200 OK\r\nContent-Type: ";
+    text.append(head.content_type).append("\r\nX-Amzn-RequestId: ").append(head.request_id);
+    text.append("\r\nX-Amz-Executed-Version: ").append(function_.version);
+    text.append(
+        "\r\nTrailer: End-Of-Response, Lambda-Runtime-Function-Error-Type, "
+        "Lambda-Runtime-Function-Error-Body, X-Amz-Log-Result\r\n"
+        "Transfer-Encoding: chunked\r\n");
+    if (!s->keep_alive()) text.append("Connection: close\r\n");
+    text.append("\r\n");
+    s->begin_chunked(std::move(text));
+  };
+  r.data = [s](std::string data, std::function<void()> resume) {
+    s->write_chunk(std::move(data), std::move(resume));
+  };
+  r.end = [s](invoke_result&& tail, std::string_view end_of_response) {
+    std::string text = "0\r\nEnd-Of-Response: ";
+    text.append(end_of_response).append("\r\n");
+    if (!tail.function_error.empty() || tail.status != 200) {
+      const std::string type = detail::normalize_function_error(tail.body, {}).type;
+      text.append(detail::error_type_header).append(": ").append(header_safe(type));
+      text.append("\r\n").append(error_body_header).append(": ");
+      text.append(detail::base64_encode(tail.body)).append("\r\n");
+    }
+    if (!tail.log_result.empty()) {
+      text.append("X-Amz-Log-Result: ").append(tail.log_result).append("\r\n");
+    }
+    text.append("\r\n");
+    s->end_chunked(std::move(text));
+  };
+  return r;
+}
+
+bool emulator::impl::begin_stream(const std::shared_ptr<session>& s, const string_request& head) {
+  const auto target = detail::parse_runtime_target(head.target());
+  if (target.kind != detail::runtime_target::response || head.method() != http::verb::post) {
+    return false;
+  }
+  if (!s->generation && runtime_) s->generation = runtime_->generation;
+  if (!inflight_ || target.request_id != inflight_->request_id || inflight_->streaming) {
+    return false;  // read whole and refused by handle_result()
+  }
+  pending& inv = *inflight_;
+  inv.streaming = true;
+  inv.stream = s;
+  if (runtime_ && stats_ && !stats_->first_response) stats_->first_response = steady::now();
+  const auto content_type = head[http::field::content_type];
+  inv.stream_content_type =
+      content_type.empty() ? std::string("application/octet-stream") : std::string(content_type);
+  if (inv.receiver.begin) {
+    invoke_result first;
+    first.content_type = inv.stream_content_type;
+    first.request_id = inv.request_id;
+    first.streamed = true;
+    inv.receiver.begin(first);
+  }
+  return true;
+}
+
+void emulator::impl::stream_data(const std::shared_ptr<session>& s, std::string data) {
+  if (!inflight_ || inflight_->stream != s) return s->abort_stream();
+  pending& inv = *inflight_;
+  inv.streamed_bytes += data.size();
+  const std::size_t limit = function_.max_streamed_response_bytes;
+  if (inv.streamed_bytes > limit) {
+    inv.end_of_response = "Oversized";
+    inv.stream.reset();
+    emit_line("RequestId: " + inv.request_id + " Error: the streamed response exceeded " +
+                  std::to_string(limit) + " bytes\nFunction.ResponseSizeTooLarge\n",
+              &inv);
+    finish(take_inflight(), function_error_result(detail::streamed_too_large_body(limit)));
+    s->reject_stream(api_error(http::status::payload_too_large, "RequestEntityTooLarge",
+                               detail::streamed_too_large_message(limit)));
+    return;
+  }
+  if (inv.request.on_chunk) {
+    try {
+      inv.request.on_chunk(data);
+    } catch (...) {
+    }
+  }
+  if (inv.receiver.data) {
+    inv.receiver.data(std::move(data), [s] { s->continue_stream(); });
+    return;
+  }
+  inv.stream_body.append(data);
+  s->continue_stream();
+}
+
+void emulator::impl::stream_end(const std::shared_ptr<session>& s, const string_request& message) {
+  if (!inflight_ || inflight_->stream != s) return s->abort_stream();
+  auto inv = take_inflight();
+  inv->stream.reset();
+  inv->end_of_response = "Complete";
+  if (runtime_ && stats_) ++stats_->invocations;
+  invoke_result result;
+  // A mid-stream error arrives in the trailers, which Beast merges into the fields.
+  if (const auto type = message[detail::error_type_header]; !type.empty()) {
+    const auto decoded = detail::base64_decode(message[error_body_header]);
+    auto error = detail::normalize_function_error(decoded ? *decoded : std::string(), type);
+    emit_line("RequestId: " + inv->request_id + " Error: the streamed response failed\n" +
+                  error.type + "\n",
+              inv.get());
+    result = function_error_result(std::move(error.body));
+  } else {
+    result.status = 200;
+    result.content_type = inv->stream_content_type;
+    result.body = std::move(inv->stream_body);
+  }
+  finish(std::move(inv), std::move(result));
+  s->respond(accepted());
+}
+
+void emulator::impl::stream_broken(const std::shared_ptr<session>& s) {
+  // The connection closed mid-body. The invocation stays in flight until the runtime exits
+  // (Runtime.ExitError), times out, or asks for its next invocation (Runtime.TruncatedResponse,
+  // see handle_next()): which one it is cannot be told at this point.
+  if (!inflight_ || inflight_->stream != s) return;
+  inflight_->stream.reset();
 }
 
 string_response emulator::impl::invoke_response(invoke_result&& result) const {
@@ -782,7 +1090,7 @@ string_response emulator::impl::invoke_response(invoke_result&& result) const {
   return res;
 }
 
-void emulator::impl::submit(invoke_request request, completion done) {
+void emulator::impl::submit(invoke_request request, completion done, stream_receiver receiver) {
   const auto answer = [&done](invoke_result&& r) {
     if (done) done(std::move(r));
   };
@@ -811,6 +1119,7 @@ void emulator::impl::submit(invoke_request request, completion done) {
     answer(std::move(r));
   } else {
     inv->done = std::move(done);
+    inv->receiver = std::move(receiver);
   }
   inv->request = std::move(request);
   queue_.push_back(std::move(inv));
@@ -917,6 +1226,17 @@ std::unique_ptr<emulator::impl::pending> emulator::impl::take_inflight() {
   return std::move(inflight_);
 }
 
+// How this invocation's caller gets its answer: through the stream receiver once a streamed
+// response has begun for it, else through the completion.
+emulator::impl::completion emulator::impl::take_answer(pending& inv) {
+  if (inv.streaming && inv.receiver.end) {
+    return [end = std::move(inv.receiver.end), eor = inv.end_of_response](invoke_result&& r) {
+      end(std::move(r), eor);
+    };
+  }
+  return std::move(inv.done);
+}
+
 std::unique_ptr<emulator::impl::pending> emulator::impl::take_front() {
   auto inv = std::move(queue_.front());
   queue_.pop_front();
@@ -924,18 +1244,24 @@ std::unique_ptr<emulator::impl::pending> emulator::impl::take_front() {
 }
 
 void emulator::impl::finish(std::unique_ptr<pending> inv, invoke_result&& result) {
+  if (inv->stream) {
+    // Ended while the runtime was still streaming (timeout, exit, reset): stop reading it.
+    inv->stream->abort_stream();
+    inv->stream.reset();
+  }
+  if (inv->streaming) result.streamed = true;
   drain_runtime_output();
   const auto now = steady::now();
   result.request_id = inv->request_id;
   if (inv->request.tail_logs) {
     write_report(*inv, now);
     result.log_result = detail::base64_encode(detail::log_tail(inv->log));
-    if (inv->done) inv->done(std::move(result));
+    if (auto done = take_answer(*inv)) done(std::move(result));
   } else {
     // The caller's answer (and the runtime's 202, which our caller writes next) go out first;
     // END/REPORT (a /proc read and log writes) follow from a posted handler. Whatever reads
     // their effects (last_instance(), the next START, shutdown) flushes them first.
-    auto done = std::move(inv->done);
+    auto done = take_answer(*inv);
     deferred_reports_.emplace_back(std::move(inv), now);
     if (deferred_reports_.size() == 1) {
       net::post(io_, [this] { guard([this] { flush_reports(); }); });
@@ -1100,7 +1426,8 @@ void emulator::impl::shutdown() {
   parked_next_.reset();
   if (inflight_) {
     auto inv = take_inflight();
-    if (inv->done) inv->done(stopped_result());
+    if (inv->stream) inv->stream->abort_stream();
+    if (auto done = take_answer(*inv)) done(stopped_result());
   }
   while (!queue_.empty()) {
     auto inv = take_front();

@@ -124,11 +124,24 @@ std::string response_too_large_message() {
          " bytes).";
 }
 
-std::string response_too_large_body() {
+std::string response_too_large_body() { return streamed_too_large_body(max_response_bytes); }
+
+std::string streamed_too_large_message(std::size_t limit) {
+  return "Exceeded maximum allowed payload size (" + std::to_string(limit) + " bytes).";
+}
+
+std::string streamed_too_large_body(std::size_t limit) {
   return two_field_json("errorMessage",
                         "Response payload size exceeded maximum allowed payload size (" +
-                            std::to_string(max_response_bytes) + " bytes).",
+                            std::to_string(limit) + " bytes).",
                         "errorType", "Function.ResponseSizeTooLarge");
+}
+
+std::string truncated_response_body(std::string_view request_id) {
+  std::string message = "RequestId: ";
+  message.append(request_id)
+      .append(" Error: the runtime closed its connection before the end of the streamed response");
+  return two_field_json("errorType", "Runtime.TruncatedResponse", "errorMessage", message);
 }
 
 std::string api_error_body(std::string_view error_type, std::string_view message) {

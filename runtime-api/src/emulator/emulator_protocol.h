@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/base64.h"
+
 #include "lamella/emulator.h"
 
 #include <chrono>
@@ -65,6 +66,18 @@ std::string response_too_large_message();
 /// {"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556
 /// bytes).","errorType":"Function.ResponseSizeTooLarge"}.
 std::string response_too_large_body();
+/// The message of the Runtime API's 413 for a streamed response above `limit` bytes:
+/// "Exceeded maximum allowed payload size (<limit> bytes)."
+std::string streamed_too_large_message(std::size_t limit);
+/// What the caller gets when a streamed response exceeds `limit` bytes:
+/// {"errorMessage":"Response payload size exceeded maximum allowed payload size (<limit>
+/// bytes).","errorType":"Function.ResponseSizeTooLarge"}.
+std::string streamed_too_large_body(std::size_t limit);
+/// What the caller gets when the runtime's connection closed in the middle of a streamed
+/// response and the runtime then asked for its next invocation:
+/// {"errorType":"Runtime.TruncatedResponse","errorMessage":"RequestId: <id> Error: the runtime
+/// closed its connection before the end of the streamed response"}.
+std::string truncated_response_body(std::string_view request_id);
 /// A Runtime API error body: {"errorMessage": message, "errorType": type}.
 std::string api_error_body(std::string_view error_type, std::string_view message);
 /// An invoke API error body: {"errorType": type, "errorMessage": message}.

@@ -4,6 +4,7 @@
 #include "lamella/emulator.h"
 
 #include "emulator/emulator_protocol.h"
+#include "stream_caller.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,7 +20,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -64,6 +67,18 @@ class http_client {
   // Writes `bytes` as they are (a hand-made request) and reads one response.
   response raw(std::string_view bytes) {
     net::write(socket_, net::buffer(bytes.data(), bytes.size()));
+    http::response_parser<http::string_body> parser;
+    http::read(socket_, buffer_, parser);
+    return parser.release();
+  }
+
+  // Writes `bytes` as they are, without reading anything (a request sent in pieces).
+  void send(std::string_view bytes) {
+    net::write(socket_, net::buffer(bytes.data(), bytes.size()));
+  }
+
+  // Reads one response.
+  response read() {
     http::response_parser<http::string_body> parser;
     http::read(socket_, buffer_, parser);
     return parser.release();
@@ -313,8 +328,8 @@ TEST_F(emulator_test, oversize_response_is413_and_exactly6_mi_bis_accepted) {
   EXPECT_EQ(result.body.size(), 6u * 1024 * 1024);
 }
 
-// Issue 4 will pass streamed responses through chunk by chunk; today they are buffered, and a
-// mid-stream error arrives in the trailers.
+// The in-process API buffers a streamed response into the result; a mid-stream error arrives in
+// the trailers.
 TEST_F(emulator_test, streamed_response_is_buffered_and_honours_error_trailers) {
   start();
   http_client rt(emu_->runtime_port());
@@ -796,6 +811,208 @@ TEST_F(emulator_test, wait_returns_after_stop_from_another_thread) {
   emu_->wait();
   stopper.join();
   SUCCEED();
+}
+
+// --- Streamed responses passed through to an HTTP caller (issue 4).
+
+// The head of a streamed POST /response, without body.
+std::string stream_head(std::string_view id, std::string_view content_type = "text/plain") {
+  return "POST " + result_path(id, "response") +
+         " HTTP/1.1\r\nHost: x\r\n"
+         "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+         "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n"
+         "Content-Type: " +
+         std::string(content_type) + "\r\nTransfer-Encoding: chunked\r\n\r\n";
+}
+
+std::string chunk(std::string_view data) {
+  char size[20];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + std::string(data) + "\r\n";
+}
+
+// Waits until the emulator has dispatched an invocation to a runtime parked on /next.
+std::string next_id(http_client& rt) {
+  const response next = rt.get(next_path);
+  EXPECT_EQ(next.result_int(), 200u);
+  return header(next, "Lambda-Runtime-Aws-Request-Id");
+}
+
+TEST_F(emulator_test, streamed_response_reaches_the_http_caller_chunk_by_chunk) {
+  start();
+  http_client rt(emu_->runtime_port());
+  testing::stream_caller caller(emu_->invoke_port());
+  const std::string id = next_id(rt);
+  rt.send(stream_head(id, "text/event-stream") + chunk("chunk-1"));
+  // The second chunk is not sent before the caller holds the first: if the emulator buffered
+  // the response, this read would never complete (the caller's 30 s read guard fails it).
+  EXPECT_EQ(caller.read_body_until(7), "chunk-1");
+  const auto& head = caller.message();
+  EXPECT_EQ(head.result_int(), 200u);
+  EXPECT_EQ(head[http::field::content_type], "text/event-stream");
+  EXPECT_TRUE(head.chunked());
+  EXPECT_EQ(header(head, "X-Amzn-RequestId"), id);
+  EXPECT_EQ(header(head, "X-Amz-Executed-Version"), "$LATEST");
+  rt.send(chunk("chunk-2") + "0\r\n\r\n");
+  const response ack = rt.read();
+  EXPECT_EQ(ack.result_int(), 202u);
+  const auto& all = caller.read_all();
+  EXPECT_EQ(all.body(), "chunk-1chunk-2");
+  EXPECT_EQ(header(all, "End-Of-Response"), "Complete");
+  EXPECT_EQ(header(all, "Lambda-Runtime-Function-Error-Type"), "");
+  EXPECT_TRUE(log_contains("REPORT RequestId: " + id));
+  // The runtime's connection is still usable for its next /next.
+  auto second = invoke("{}");
+  const std::string id2 = next_id(rt);
+  EXPECT_EQ(rt.post(result_path(id2, "response"), "done").result_int(), 202u);
+  ASSERT_TRUE(ready(second));
+  EXPECT_EQ(second.get().body, "done");
+}
+
+TEST_F(emulator_test, streamed_response_beyond_6_mib_is_delivered_intact) {
+  start();
+  http_client rt(emu_->runtime_port());
+  testing::stream_caller caller(emu_->invoke_port());
+  const std::string id = next_id(rt);
+  std::string body;
+  for (int i = 0; body.size() < 7 * 1024 * 1024; ++i) {
+    body.append(std::to_string(i)).append(1 + i % 997, static_cast<char>('a' + i % 26));
+  }
+  std::string request = stream_head(id);
+  for (std::size_t at = 0; at < body.size(); at += 256 * 1024) {
+    request += chunk(std::string_view(body).substr(at, 256 * 1024));
+  }
+  request += "0\r\n\r\n";
+  std::thread runtime([&] { rt.send(request); });
+  const auto& all = caller.read_all();
+  runtime.join();
+  EXPECT_EQ(rt.read().result_int(), 202u);
+  EXPECT_EQ(all.body().size(), body.size());
+  EXPECT_TRUE(all.body() == body);
+  EXPECT_EQ(header(all, "End-Of-Response"), "Complete");
+}
+
+TEST_F(emulator_test, mid_stream_error_reaches_the_http_caller_as_trailers) {
+  start();
+  http_client rt(emu_->runtime_port());
+  testing::stream_caller caller(emu_->invoke_port());
+  const std::string id = next_id(rt);
+  const std::string error = R"({"errorMessage":"mid-stream","errorType":"Runtime.StreamError"})";
+  rt.send(stream_head(id) + chunk("part") + "0\r\nLambda-Runtime-Function-Error-Type: " +
+          "Runtime.StreamError\r\nLambda-Runtime-Function-Error-Body: " +
+          detail::base64_encode(error) + "\r\n\r\n");
+  EXPECT_EQ(rt.read().result_int(), 202u);
+  const auto& all = caller.read_all();
+  EXPECT_EQ(all.result_int(), 200u);
+  EXPECT_EQ(all.body(), "part");
+  EXPECT_EQ(header(all, "End-Of-Response"), "Complete");
+  EXPECT_EQ(header(all, "Lambda-Runtime-Function-Error-Type"), "Runtime.StreamError");
+  EXPECT_EQ(detail::base64_decode(header(all, "Lambda-Runtime-Function-Error-Body")), error);
+  EXPECT_TRUE(log_contains("Error: the streamed response failed\nRuntime.StreamError\n"));
+}
+
+TEST_F(emulator_test, runtime_killed_mid_stream_ends_the_callers_response_with_exit_error) {
+  start();
+  http_client rt(emu_->runtime_port());
+  testing::stream_caller caller(emu_->invoke_port());
+  const std::string id = next_id(rt);
+  rt.send(stream_head(id) + chunk("before"));
+  EXPECT_EQ(caller.read_body_until(6), "before");
+  const int pid = current_pid();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  const auto& all = caller.read_all();
+  EXPECT_EQ(all.body(), "before");
+  EXPECT_EQ(header(all, "End-Of-Response"), "Truncated");
+  EXPECT_EQ(header(all, "Lambda-Runtime-Function-Error-Type"), "Runtime.ExitError");
+  const auto body = detail::base64_decode(header(all, "Lambda-Runtime-Function-Error-Body"));
+  ASSERT_TRUE(body);
+  EXPECT_NE(body->find("Runtime exited with error: signal: killed"), std::string::npos) << *body;
+}
+
+TEST_F(emulator_test, timeout_mid_stream_ends_the_callers_response_with_timeout_error) {
+  function_.timeout = 300ms;
+  start();
+  http_client rt(emu_->runtime_port());
+  testing::stream_caller caller(emu_->invoke_port());
+  const std::string id = next_id(rt);
+  rt.send(stream_head(id) + chunk("slow"));
+  const auto& all = caller.read_all();  // the runtime never ends its body
+  EXPECT_EQ(all.body(), "slow");
+  EXPECT_EQ(header(all, "End-Of-Response"), "Truncated");
+  EXPECT_EQ(header(all, "Lambda-Runtime-Function-Error-Type"), "Sandbox.Timedout");
+}
+
+TEST_F(emulator_test, streamed_response_over_the_cap_is413_and_oversized) {
+  function_.max_streamed_response_bytes = 1000;
+  start();
+  http_client rt(emu_->runtime_port());
+  testing::stream_caller caller(emu_->invoke_port());
+  const std::string id = next_id(rt);
+  rt.send(stream_head(id) + chunk(std::string(600, 'a')));
+  EXPECT_EQ(caller.read_body_until(600).size(), 600u);
+  rt.send(chunk(std::string(600, 'b')));
+  const response refused = rt.read();
+  EXPECT_EQ(refused.result_int(), 413u);
+  EXPECT_EQ(
+      refused.body(),
+      R"({"errorMessage":"Exceeded maximum allowed payload size (1000 bytes).","errorType":"RequestEntityTooLarge"})");
+  const auto& all = caller.read_all();
+  EXPECT_EQ(all.body(), std::string(600, 'a'));
+  EXPECT_EQ(header(all, "End-Of-Response"), "Oversized");
+  EXPECT_EQ(header(all, "Lambda-Runtime-Function-Error-Type"), "Function.ResponseSizeTooLarge");
+}
+
+TEST_F(emulator_test, stream_cut_short_then_next_is_truncated_response) {
+  start();
+  auto first = invoke("{}");
+  std::string id;
+  {
+    http_client rt(emu_->runtime_port());
+    id = next_id(rt);
+    rt.send(stream_head(id) + chunk("half"));
+  }  // the connection closes in the middle of the body
+  auto second = invoke("{}");
+  http_client rt(emu_->runtime_port());
+  const std::string id2 = next_id(rt);  // ends the first invocation, then gets the second
+  EXPECT_NE(id2, id);
+  ASSERT_TRUE(ready(first));
+  const invoke_result r = first.get();
+  EXPECT_TRUE(r.streamed);
+  EXPECT_EQ(r.function_error, "Unhandled");
+  EXPECT_NE(r.body.find(R"("errorType":"Runtime.TruncatedResponse")"), std::string::npos) << r.body;
+  EXPECT_EQ(rt.post(result_path(id2, "response"), "ok").result_int(), 202u);
+  ASSERT_TRUE(ready(second));
+  EXPECT_EQ(second.get().body, "ok");
+}
+
+TEST_F(emulator_test, in_process_streamed_response_calls_on_chunk_as_it_arrives) {
+  start();
+  std::mutex chunks_mutex;
+  std::vector<std::string> chunks;
+  std::promise<void> got_first;
+  invoke_request request;
+  request.payload = "{}";
+  request.on_chunk = [&](std::string_view data) {
+    std::lock_guard lock(chunks_mutex);
+    chunks.emplace_back(data);
+    if (chunks.size() == 1) got_first.set_value();
+  };
+  auto result = emu_->invoke(std::move(request));
+  http_client rt(emu_->runtime_port());
+  const std::string id = next_id(rt);
+  rt.send(stream_head(id) + chunk("one"));
+  got_first.get_future().wait();  // the runtime has not ended its body yet
+  EXPECT_FALSE(ready(result, 0ms));
+  rt.send(chunk("two") + "0\r\n\r\n");
+  EXPECT_EQ(rt.read().result_int(), 202u);
+  ASSERT_TRUE(ready(result));
+  const invoke_result r = result.get();
+  EXPECT_TRUE(r.streamed);
+  EXPECT_EQ(r.body, "onetwo");
+  EXPECT_EQ(r.content_type, "text/plain");
+  std::lock_guard lock(chunks_mutex);
+  EXPECT_EQ(chunks, (std::vector<std::string>{"one", "two"}));
 }
 
 }  // namespace
