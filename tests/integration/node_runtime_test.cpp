@@ -3,11 +3,16 @@
 // loading (CommonJS, ESM, package types, nested paths) and the AWS init error types, handler
 // styles (async, promise, callback with and without waiting for the event loop), the context,
 // function errors in the AWS Node runtime's shape, fatal errors, logging and warm state.
+#include "stream_caller.h"
+
 #include "lamella/emulator.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -354,6 +359,75 @@ TEST_F(node_runtime_test, json_logs_and_level_filtering) {
   }
   EXPECT_TRUE(saw_warn) << text;
   EXPECT_TRUE(saw_error) << text;
+}
+
+TEST_F(node_runtime_test, a_streamed_response_reaches_the_caller_chunk_by_chunk) {
+  auto emu = start(node_config("stream.gated"));
+  const auto gate = std::filesystem::temp_directory_path() /
+                    ("lamella-gate-" + std::to_string(::getpid()) + "-" +
+                     std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::string seen;
+  invoke_request r;
+  r.payload = R"({"gate":")" + gate.string() + R"("})";
+  // The handler writes "second" only after the gate exists, and the gate is made only once
+  // "first" has reached this caller: without pass-through the invocation would time out.
+  r.on_chunk = [&](std::string_view piece) {
+    seen.append(piece);
+    if (seen.find("first\n") != std::string::npos) std::ofstream(gate) << "open";
+  };
+  const auto result = emu->invoke(std::move(r)).get();
+  std::filesystem::remove(gate);
+  EXPECT_TRUE(result.streamed);
+  EXPECT_TRUE(result.function_error.empty()) << result.body;
+  EXPECT_EQ(result.body, "first\nsecond\n");
+  EXPECT_EQ(result.content_type, "text/plain");
+  EXPECT_EQ(seen, "first\nsecond\n");
+}
+
+TEST_F(node_runtime_test, a_streamed_response_may_exceed_six_mib) {
+  auto emu = start(node_config("stream.big"));
+  const auto r = call(*emu, R"({"mib":8})");
+  ASSERT_TRUE(r.function_error.empty()) << r.body.substr(0, 300);
+  ASSERT_EQ(r.body.size(), std::size_t{8} << 20);
+  for (std::size_t i = 0; i < 8 * 16; ++i) {
+    ASSERT_EQ(r.body[i * 65536], static_cast<char>('a' + i % 26)) << i;
+    ASSERT_EQ(r.body[i * 65536 + 65535], static_cast<char>('a' + i % 26)) << i;
+  }
+}
+
+TEST_F(node_runtime_test, a_stream_failing_midway_ends_with_the_error_trailers) {
+  auto emu = start(node_config("stream.failsAfterWrite"));
+  testing::stream_caller caller(emu->invoke_port());
+  const auto& res = caller.read_all();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "partial\n");
+  EXPECT_EQ(res["Lambda-Runtime-Function-Error-Type"], "RangeError");
+  EXPECT_EQ(res["End-Of-Response"], "Complete");
+  // Still serving: the same process answers the next one the same way.
+  EXPECT_EQ(call(*emu, "{}").function_error, "Unhandled");
+}
+
+TEST_F(node_runtime_test, streaming_misuse_gets_the_aws_error_types) {
+  auto before = start(node_config("stream.failsBeforeWrite"));
+  const auto r = call(*before, "{}");
+  EXPECT_EQ(error_type_of(r), "TypeError");
+  EXPECT_EQ(error_message_of(r), "broke before writing");
+  auto not_ended = start(node_config("stream.notEnded"));
+  testing::stream_caller caller(not_ended->invoke_port());
+  const auto& res = caller.read_all();
+  EXPECT_EQ(res.body(), "never ended\n");
+  EXPECT_EQ(res["Lambda-Runtime-Function-Error-Type"], "Runtime.InvalidStreamingOperation");
+  auto not_async = start(node_config("stream.notAsync"));
+  EXPECT_EQ(error_type_of(call(*not_async, "{}")), "Runtime.MalformedStreamingHandler");
+}
+
+TEST_F(node_runtime_test, http_response_stream_sends_the_prelude_and_delimiter) {
+  auto emu = start(node_config("stream.http"));
+  const auto r = call(*emu, "{}");
+  ASSERT_TRUE(r.function_error.empty()) << r.body;
+  EXPECT_EQ(r.content_type, "application/vnd.awslambda.http-integration-response");
+  const std::string prelude = R"({"statusCode":201,"headers":{"x-sample":"yes"}})";
+  EXPECT_EQ(r.body, prelude + std::string(8, '\0') + "hello world");
 }
 
 }  // namespace

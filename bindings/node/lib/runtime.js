@@ -255,10 +255,11 @@ class Runtime {
           const body = errors.toErrorResponse(error);
           if (!stream.begun) {
             client.postError(id, String(body.errorType), JSON.stringify(body));
-          } else if (!stream.writableFinished) {
+          } else if (!stream.closed) {
             // Bytes already went out: the error travels in the stream's trailers.
-            client.streamFail(String(body.errorType), JSON.stringify(body));
+            stream._fail(String(body.errorType), JSON.stringify(body));
           }
+          // Else the whole response already went out: the error can only be logged.
         }
       } catch (e) {
         this.fatal(e);

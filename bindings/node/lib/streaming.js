@@ -25,6 +25,7 @@ class ResponseStream extends Writable {
     this._sink = sink;
     this._contentType = 'application/octet-stream';
     this._begun = false;
+    this._closed = false; // finish() or fail() went to the platform
     this._beforeFirstWrite = null;
   }
 
@@ -57,6 +58,7 @@ class ResponseStream extends Writable {
   _final(callback) {
     try {
       this._begin();
+      this._closed = true;
       this._sink.finish();
       callback();
     } catch (e) {
@@ -67,6 +69,18 @@ class ResponseStream extends Writable {
   /** True once any byte (or the prelude) went to the platform. */
   get begun() {
     return this._begun;
+  }
+
+  /** True once the response was ended towards the platform (finished or failed). */
+  get closed() {
+    return this._closed;
+  }
+
+  /** Ends the response with the error trailers (the runtime's side; not for handlers). */
+  _fail(errorType, errorJson) {
+    this._begin();
+    this._closed = true;
+    this._sink.fail(errorType, errorJson);
   }
 }
 
