@@ -25,7 +25,7 @@ class stream_caller {
   using response = boost::beast::http::response<boost::beast::http::string_body>;
 
   /// Connects to 127.0.0.1:`port` and sends the invocation with `payload` and `headers`.
-  explicit stream_caller(std::uint16_t port, std::string payload = "{}",
+  explicit stream_caller(std::uint16_t port, std::string_view payload = "{}",
                          std::string_view extra_headers = {})
       : socket_(io_) {
     namespace net = boost::asio;
