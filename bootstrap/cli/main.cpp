@@ -228,8 +228,11 @@ int run(const cli_options& parsed) {
   request.payload = parsed.event;
   // A streamed response is printed as it arrives (on the emulator's thread, before the result).
   bool printed = false;
-  request.on_chunk = [&printed](std::string_view chunk) {
+  bool at_line_start = true;  // the last byte printed was a newline (or nothing was printed)
+  request.on_chunk = [&printed, &at_line_start](std::string_view chunk) {
+    if (chunk.empty()) return;
     printed = true;
+    at_line_start = chunk.back() == '\n';
     std::fwrite(chunk.data(), 1, chunk.size(), stdout);
     std::fflush(stdout);
   };
@@ -238,10 +241,12 @@ int run(const cli_options& parsed) {
   const bool failed = result.status != 200 || !result.function_error.empty();
   if (!printed || failed) {
     // Buffered: the body. Streamed and failed: the error JSON after what was streamed.
-    if (printed) std::fputc('\n', stdout);
+    if (!at_line_start) std::fputc('\n', stdout);
     std::fwrite(result.body.data(), 1, result.body.size(), stdout);
+    std::fputc('\n', stdout);
+  } else if (!at_line_start) {
+    std::fputc('\n', stdout);  // a streamed text that did not end its last line
   }
-  std::fputc('\n', stdout);
   std::fflush(stdout);
   return failed ? 1 : 0;
 }

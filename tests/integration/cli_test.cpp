@@ -14,6 +14,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -103,40 +104,123 @@ TEST(cli_invoke, usage_errors_exit_2) {
   EXPECT_EQ(run(lamella() + " invoke /nonexistent/dir 2>/dev/null").exit_code, 2);
 }
 
+/// `lamella serve <dir> --port 0 <args...>` in a child process, stopped with SIGTERM.
+class serve_session {
+ public:
+  serve_session(const std::filesystem::path& dir, std::vector<std::string> args) {
+    log_ = std::filesystem::temp_directory_path() / ("lamella-serve-" + std::to_string(::getpid()) +
+                                                     "-" + std::to_string(++count_) + ".log");
+    std::vector<std::string> argv{(bin_dir / "lamella").string(), "serve", dir.string(), "--port",
+                                  "0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::freopen(log_.c_str(), "w", stderr);
+      std::vector<char*> raw;
+      for (auto& a : argv) raw.push_back(a.data());
+      raw.push_back(nullptr);
+      ::execv(raw[0], raw.data());
+      ::_exit(127);
+    }
+    // Wait for the line that names the port.
+    std::smatch m;
+    const std::regex port_re(R"(http://127\.0\.0\.1:(\d+))");
+    for (int i = 0; i < 250 && !std::regex_search(text_, m, port_re); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::ifstream in(log_);
+      text_.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    if (std::regex_search(text_, m, port_re)) {
+      url_ = "127.0.0.1:" + m[1].str() + "/2015-03-31/functions/function/invocations";
+    }
+  }
+  ~serve_session() {
+    if (pid_ > 0 && exit_status_ < 0) (void)stop();
+    std::filesystem::remove(log_);
+  }
+  serve_session(const serve_session&) = delete;
+  serve_session& operator=(const serve_session&) = delete;
+
+  /// The invoke URL, empty when serve never said where it listens.
+  [[nodiscard]] const std::string& url() const { return url_; }
+  [[nodiscard]] const std::string& startup_text() const { return text_; }
+  /// SIGTERM, then the exit status (-1 when it did not exit normally).
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 1000;
+    return exit_status_ == 1000 ? -1 : exit_status_;
+  }
+
+ private:
+  static inline int count_ = 0;
+  std::filesystem::path log_;
+  std::string text_;
+  std::string url_;
+  pid_t pid_ = -1;
+  int exit_status_ = -1;
+};
+
 TEST(cli_serve, answers_curl_and_keeps_warm_state) {
-  const auto log = std::filesystem::temp_directory_path() /
-                   ("lamella-serve-" + std::to_string(::getpid()) + ".log");
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::freopen(log.c_str(), "w", stderr);
-    const std::string exe = (bin_dir / "lamella").string();
-    const std::string dir = (samples / "cpp-hello").string();
-    ::execl(exe.c_str(), exe.c_str(), "serve", dir.c_str(), "--port", "0", nullptr);
-    ::_exit(127);
-  }
-  // Wait for the line that names the port.
-  std::smatch m;
-  std::string text;
-  const std::regex port_re(R"(http://127\.0\.0\.1:(\d+))");
-  for (int i = 0; i < 200 && !std::regex_search(text, m, port_re); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    std::ifstream in(log);
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  ASSERT_TRUE(std::regex_search(text, m, port_re)) << text;
-  const std::string url = "127.0.0.1:" + m[1].str() + "/2015-03-31/functions/function/invocations";
-  const auto first = run("curl -s -XPOST " + url + " -d '{}'");
-  const auto second = run("curl -s -XPOST " + url + R"( -d '{"name":"again"}')");
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "serve exits 0 on SIGTERM";
+  serve_session serve(samples / "cpp-hello", {});
+  ASSERT_FALSE(serve.url().empty()) << serve.startup_text();
+  const auto first = run("curl -s -XPOST " + serve.url() + " -d '{}'");
+  const auto second = run("curl -s -XPOST " + serve.url() + R"( -d '{"name":"again"}')");
+  EXPECT_EQ(serve.stop(), 0) << "serve exits 0 on SIGTERM";
   ASSERT_EQ(first.exit_code, 0);
   EXPECT_EQ(boost::json::parse(first.out).at("count").as_int64(), 1) << first.out;
   EXPECT_EQ(boost::json::parse(second.out).at("count").as_int64(), 2) << second.out;
   EXPECT_EQ(boost::json::parse(second.out).at("message").as_string(), "Hello, again!");
-  std::filesystem::remove(log);
 }
+
+#ifdef LAMELLA_WITH_NODE
+const std::filesystem::path node_fn = std::filesystem::path(LAMELLA_NODE_FIXTURES) / "fn";
+
+TEST(cli_invoke, runs_node_esm_cjs_callback_and_streaming_handlers) {
+  const auto esm = invoke_sample("node-hello", R"(--handler index.handler --event '{"name":"x"}')");
+  EXPECT_EQ(esm.exit_code, 0);
+  EXPECT_EQ(boost::json::parse(esm.out).at("message").as_string(), "Hello, x!") << esm.out;
+  const auto cjs = run(lamella() + " invoke " + quote(node_fn.string()) +
+                       R"( --handler index.promise --event '{"k":1}')");
+  EXPECT_EQ(cjs.exit_code, 0);
+  EXPECT_EQ(boost::json::parse(cjs.out), boost::json::parse(R"({"got":{"k":1}})")) << cjs.out;
+  const auto callback =
+      run(lamella() + " invoke " + quote(node_fn.string()) + " --handler index.callback");
+  EXPECT_EQ(callback.exit_code, 0);
+  EXPECT_EQ(boost::json::parse(callback.out), boost::json::parse(R"({"style":"callback"})"));
+  const auto streamed =
+      invoke_sample("node-stream", R"(--handler index.handler --event '{"lines":3,"delayMs":1}')");
+  EXPECT_EQ(streamed.exit_code, 0);
+  EXPECT_EQ(streamed.out, "line 1 of 3\nline 2 of 3\nline 3 of 3\n");
+  const auto failed = invoke_sample("node-stream", "--handler index.failing 2>/dev/null");
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.out.find("partial output"), std::string::npos) << failed.out;
+  EXPECT_NE(failed.out.find(R"("errorMessage":"stream broke half-way")"), std::string::npos);
+}
+
+TEST(cli_serve, serves_node_esm_callback_and_streaming_handlers_to_curl) {
+  serve_session hello(samples / "node-hello", {"--handler", "index.handler"});
+  ASSERT_FALSE(hello.url().empty()) << hello.startup_text();
+  run("curl -s -XPOST " + hello.url() + " -d '{}'");
+  const auto warm = run("curl -s -XPOST " + hello.url() + R"( -d '{"name":"again"}')");
+  EXPECT_EQ(boost::json::parse(warm.out).at("count").as_int64(), 2) << warm.out;
+  EXPECT_EQ(hello.stop(), 0);
+
+  serve_session callback(node_fn, {"--handler", "index.callback"});
+  ASSERT_FALSE(callback.url().empty()) << callback.startup_text();
+  const auto cb = run("curl -s -XPOST " + callback.url() + " -d '{}'");
+  EXPECT_EQ(boost::json::parse(cb.out), boost::json::parse(R"({"style":"callback"})")) << cb.out;
+
+  serve_session stream(samples / "node-stream", {"--handler", "index.handler"});
+  ASSERT_FALSE(stream.url().empty()) << stream.startup_text();
+  const auto raw =
+      run("curl -s --raw -N -XPOST " + stream.url() + R"( -d '{"lines":2,"delayMs":1}')");
+  // Chunked to the caller, ending with the End-Of-Response trailer.
+  EXPECT_NE(raw.out.find("line 1 of 2\n"), std::string::npos) << raw.out;
+  EXPECT_NE(raw.out.find("line 2 of 2\n"), std::string::npos) << raw.out;
+  EXPECT_NE(raw.out.find("End-Of-Response: Complete"), std::string::npos) << raw.out;
+}
+#endif
 
 }  // namespace
