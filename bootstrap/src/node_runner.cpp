@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace lamella {
 
@@ -33,6 +35,21 @@ std::filesystem::path node_runtime_path(const config& cfg) {
   return dir / "node" / "lamella-node" / "bin" / "lamella-node.js";
 }
 
+std::vector<std::string> node_arguments(std::optional<long> memory_mb,
+                                        std::string_view node_options) {
+  std::vector<std::string> args{"--expose-gc", "--max-http-header-size=81920"};
+  const bool sized = node_options.find("max-old-space-size") != std::string_view::npos ||
+                     node_options.find("max_old_space_size") != std::string_view::npos ||
+                     node_options.find("max-semi-space-size") != std::string_view::npos ||
+                     node_options.find("max_semi_space_size") != std::string_view::npos;
+  if (memory_mb && *memory_mb >= 64 && !sized) {
+    const long young = *memory_mb / 10;
+    args.push_back("--max-semi-space-size=" + std::to_string(std::max(1L, young / 2)));
+    args.push_back("--max-old-space-size=" + std::to_string(*memory_mb - young));
+  }
+  return args;
+}
+
 int run_node(const config& cfg, const run_options& options) {
   const char* path_env = std::getenv("PATH");
   const auto node = find_node(cfg, path_env == nullptr ? "/usr/local/bin:/usr/bin:/bin" : path_env);
@@ -50,10 +67,24 @@ int run_node(const config& cfg, const run_options& options) {
         "lamella cannot run Node.js handlers: its JS runtime '" + runtime.string() + "' is missing",
         options);
   }
-  std::string node_arg = node->string();
-  std::string runtime_arg = runtime.string();
-  char* const argv[] = {node_arg.data(), runtime_arg.data(), nullptr};
-  ::execv(node_arg.c_str(), argv);
+  std::optional<long> memory_mb;
+  if (const char* m = std::getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")) {
+    char* end = nullptr;
+    const long v = std::strtol(m, &end, 10);
+    if (end != m && *end == '\0') memory_mb = v;
+  }
+  const char* node_options = std::getenv("NODE_OPTIONS");
+  std::vector<std::string> args{node->string()};
+  for (auto& a : node_arguments(memory_mb, node_options == nullptr ? "" : node_options)) {
+    args.push_back(std::move(a));
+  }
+  args.push_back(runtime.string());
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  const std::string node_arg = args.front();
   const int error = errno;
   return report_init_error("Runtime.ImportModuleError",
                            "lamella cannot start '" + node_arg + "': " + std::strerror(error),

@@ -8,7 +8,9 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace lamella {
 
@@ -19,6 +21,14 @@ std::optional<std::filesystem::path> find_node(const config& cfg, std::string_vi
 /// lamella's JS runtime entry: `cfg.node_runtime` if set, else
 /// `<dir of this executable>/node/lamella-node/bin/lamella-node.js`.
 std::filesystem::path node_runtime_path(const config& cfg);
+
+/// The arguments `node` is started with, before the runtime entry: `--expose-gc` and
+/// `--max-http-header-size=81920` as the managed Lambda Node runtimes pass, and a V8 heap sized
+/// to the function's memory (`memory_mb` = AWS_LAMBDA_FUNCTION_MEMORY_SIZE, as they do: a tenth
+/// for the young generation, `--max-semi-space-size` half of that, `--max-old-space-size` the
+/// rest), unless `node_options` (NODE_OPTIONS) already sizes the heap or the memory is unknown.
+std::vector<std::string> node_arguments(std::optional<long> memory_mb,
+                                        std::string_view node_options);
 
 /// Replaces this process with `node <runtime entry>` (same pid, same environment, so the
 /// platform's process supervision and the handler's environment are unchanged). Returns only
