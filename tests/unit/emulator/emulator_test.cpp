@@ -870,6 +870,7 @@ TEST_F(emulator_test, streamed_response_reaches_the_http_caller_chunk_by_chunk) 
 }
 
 TEST_F(emulator_test, streamed_response_beyond_6_mib_is_delivered_intact) {
+  function_.timeout = 60s;  // 7 MiB through a sanitizer build can take longer than 3 s
   start();
   http_client rt(emu_->runtime_port());
   testing::stream_caller caller(emu_->invoke_port());
