@@ -19,6 +19,10 @@ struct invocation {
   std::string cognito_identity;  ///< JSON Cognito identity, empty when absent
   std::string tenant_id;         ///< tenant id for multi-tenant functions, empty when absent
   std::string content_type;      ///< content type of the event (Lambda sends application/json)
+  /// Platform-specific context as a JSON object text (a CloudEvent's attributes, FC's
+  /// credentials and function metadata), empty when the platform has none (Lambda). Language
+  /// adapters expose it as `context.platform`.
+  std::string platform_context;
 
   /// Time left until `deadline`, measured now; negative once the deadline has passed.
   [[nodiscard]] std::chrono::milliseconds remaining_time() const {

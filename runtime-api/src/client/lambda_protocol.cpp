@@ -57,6 +57,9 @@ result<invocation> parse_next_response(http_response&& response) {
       case content_type_header.size():
         if (is(content_type_header)) inv.content_type = std::move(value);
         break;
+      case platform_context_header.size():
+        if (is(platform_context_header)) inv.platform_context = std::move(value);
+        break;
       default:
         break;
     }

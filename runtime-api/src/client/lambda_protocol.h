@@ -22,6 +22,8 @@ inline constexpr std::string_view client_context_header = "Lambda-Runtime-Client
 inline constexpr std::string_view cognito_identity_header = "Lambda-Runtime-Cognito-Identity";
 inline constexpr std::string_view tenant_id_header = "Lambda-Runtime-Aws-Tenant-Id";
 inline constexpr std::string_view content_type_header = "Content-Type";
+/// lamella's own: platform context (JSON) from an in-process push platform; never sent by Lambda.
+inline constexpr std::string_view platform_context_header = "Lamella-Platform-Context";
 inline constexpr std::string_view error_type_header = "Lambda-Runtime-Function-Error-Type";
 
 /// Largest buffered response the Runtime API accepts: 6 MiB + 100 bytes (RIE interop/model.go).

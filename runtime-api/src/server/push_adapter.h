@@ -1,0 +1,116 @@
+// Push platforms (Alibaba FC, HTTP containers: Knative, Cloud Run, OpenFaaS): how one platform's
+// HTTP request becomes an invocation and how an outcome becomes its HTTP answer. Adapters are
+// pure mappings, unit-tested with recorded requests; the push server (push_server.h) owns the
+// sockets, the queue and the timing, and hands invocations to the language adapters through an
+// in-process transport, so that every language runs unchanged on every platform.
+#pragma once
+
+#include "lamella/invocation.h"
+#include "lamella/outcome.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace lamella::push {
+
+/// A header list in arrival order (names as received; compare them case-insensitively).
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// One HTTP request as the push server received it (body fully read, within the limits).
+struct request {
+  std::string method;  ///< "GET", "POST", ...
+  std::string target;  ///< origin-form target as received: path and query ("/a/b?x=1&y=2")
+  header_list headers;
+  std::string body;
+  std::string remote_address;  ///< the peer's IP address, for sourceIp
+};
+
+/// One HTTP answer the push server sends.
+struct reply {
+  unsigned status = 200;
+  header_list headers;  ///< Content-Length and Connection are added by the server
+  std::string body;
+};
+
+/// The function's settings, from the environment, that adapters put into contexts.
+struct function_info {
+  std::string name = "function";  ///< AWS_LAMBDA_FUNCTION_NAME / K_SERVICE / FC_FUNCTION_NAME
+  std::string version = "$LATEST";
+  std::string region = "local";
+  std::string account_id = "000000000000";
+  unsigned memory_mb = 128;
+  std::chrono::milliseconds timeout{std::chrono::seconds(300)};  ///< per invocation
+};
+
+/// What a request turns into.
+struct dispatch {
+  enum class kind {
+    invoke,      ///< run the handler with `inv`, then answer with adapter::on_outcome()
+    reply_now,   ///< answer `immediate` without the handler (health check, 404, malformed)
+    initialize,  ///< FC `POST /initialize`: run the initializer once, then answer on_hook()
+    pre_stop,    ///< FC `GET /pre-stop`: run the shutdown hooks, then answer on_hook()
+    pre_freeze,  ///< FC `GET /pre-freeze`: run the pre-freeze hooks, then answer on_hook()
+  };
+  kind what = kind::reply_now;
+  /// For invoke: the invocation. The push server sets request_id and deadline if the adapter
+  /// left them empty / at the epoch. `platform_context` carries platform-specific context
+  /// (CloudEvent attributes, FC credentials) as a JSON object text, empty when none.
+  invocation inv;
+  reply immediate;  ///< for reply_now
+};
+
+/// Maps one platform's requests and outcomes. Implementations are stateless after
+/// construction: safe to call from several threads at once.
+class adapter {
+ public:
+  virtual ~adapter() = default;
+  /// The adapter's name ("http", "fc").
+  [[nodiscard]] virtual std::string_view name() const noexcept = 0;
+  /// Classifies and maps a request. `request_id` is a fresh id the server made (adapters may
+  /// prefer one the platform sent, e.g. FC's x-fc-request-id).
+  [[nodiscard]] virtual dispatch on_request(const request& req, std::string_view request_id) const = 0;
+  /// The answer for an invocation's outcome (success or function error; see outcome.h).
+  [[nodiscard]] virtual reply on_outcome(const request& req, const invocation& inv,
+                                         const outcome& result) const = 0;
+  /// The answer to a lifecycle request (initialize, pre_stop, pre_freeze) after its hooks ran;
+  /// `failure` is nullptr on success, else the error outcome (an init error, a hook that threw).
+  [[nodiscard]] virtual reply on_hook(const request& req, dispatch::kind hook,
+                                      const outcome* failure) const = 0;
+  /// The answer when the function failed to initialise (`/runtime/init/error` was posted):
+  /// every request after that gets it.
+  [[nodiscard]] virtual reply on_init_error(const request& req, const outcome& failure) const = 0;
+  /// The answer when the server is saturated (queue full: 503 or 429 as the platform expects)
+  /// or the invocation timed out (`timed_out`, 504 or the platform's equivalent).
+  [[nodiscard]] virtual reply on_overload(const request& req) const = 0;
+  [[nodiscard]] virtual reply on_timeout(const request& req, const invocation& inv) const = 0;
+};
+
+/// Options of the `http` adapter (Knative, Cloud Run, OpenFaaS http mode).
+struct http_options {
+  function_info function;
+  std::string health_path = "/_/health";  ///< answered 200 without the handler (also "/healthz")
+};
+
+/// Every request becomes an API Gateway HTTP API (payload 2.0) event; the handler's result maps
+/// back (statusCode, headers, multiValueHeaders, cookies, body, isBase64Encoded; a string or any
+/// other JSON value is a 200 application/json body). CloudEvents (binary and structured mode)
+/// give the event's `data` as the event and the attributes in platform_context {"cloudevent":…}.
+std::unique_ptr<adapter> make_http_adapter(http_options options);
+
+/// Options of the `fc` adapter (Alibaba Function Compute custom runtime).
+struct fc_options {
+  function_info function;
+};
+
+/// FC: `POST /invoke` (event functions: body = event, x-fc-* headers = context), `POST
+/// /initialize`, `GET /pre-stop`, `GET /pre-freeze`; any other request is an HTTP-trigger
+/// request, mapped as the http adapter maps it. Errors: 404 with `x-fc-status: 404` and the
+/// error JSON (`X-Fc-Error-Type: UnhandledInvocationError`).
+std::unique_ptr<adapter> make_fc_adapter(fc_options options);
+
+}  // namespace lamella::push
