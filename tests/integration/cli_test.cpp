@@ -104,12 +104,16 @@ TEST(cli_invoke, usage_errors_exit_2) {
   EXPECT_EQ(run(lamella() + " invoke /nonexistent/dir 2>/dev/null").exit_code, 2);
 }
 
+/// How many serve_session objects this test process made (their log files need distinct names).
+int serve_sessions_started = 0;
+
 /// `lamella serve <dir> --port 0 <args...>` in a child process, stopped with SIGTERM.
 class serve_session {
  public:
   serve_session(const std::filesystem::path& dir, std::vector<std::string> args) {
-    log_ = std::filesystem::temp_directory_path() / ("lamella-serve-" + std::to_string(::getpid()) +
-                                                     "-" + std::to_string(++count_) + ".log");
+    log_ = std::filesystem::temp_directory_path() /
+           ("lamella-serve-" + std::to_string(::getpid()) + "-" +
+            std::to_string(++serve_sessions_started) + ".log");
     std::vector<std::string> argv{(bin_dir / "lamella").string(), "serve", dir.string(), "--port",
                                   "0"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -117,6 +121,7 @@ class serve_session {
     if (pid_ == 0) {
       std::freopen(log_.c_str(), "w", stderr);
       std::vector<char*> raw;
+      raw.reserve(argv.size() + 1);
       for (auto& a : argv) raw.push_back(a.data());
       raw.push_back(nullptr);
       ::execv(raw[0], raw.data());
@@ -154,7 +159,6 @@ class serve_session {
   }
 
  private:
-  static inline int count_ = 0;
   std::filesystem::path log_;
   std::string text_;
   std::string url_;

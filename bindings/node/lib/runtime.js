@@ -132,6 +132,8 @@ class Runtime {
       identity: parseJsonHeader(inv.cognitoIdentity),
       clientContext: parseJsonHeader(inv.clientContext),
       tenantId: inv.tenantId || undefined,
+      // lamella's own: platform context (CloudEvent attributes, FC metadata), undefined on Lambda.
+      platform: parseJsonHeader(inv.platformContext),
       getRemainingTimeInMillis: () => inv.deadlineMs - Date.now(),
       callbackWaitsForEmptyEventLoop: true,
       succeed: (result) => invocation.complete(null, result),

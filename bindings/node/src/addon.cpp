@@ -20,15 +20,24 @@
 
 namespace {
 
-/// Throws a JS Error for a failed client call; `code` is the lamella error's enum name so that
-/// the JS side can tell a lost platform from a refusal.
+/// The `code` property of the JS Error for a failed client call, so that the JS side can tell a
+/// lost platform from a refusal.
+const char* error_code_name(const boost::system::error_code& ec) {
+  return ec == lamella::errc::runtime_api_unreachable ? "RUNTIME_API_UNREACHABLE"
+                                                      : "RUNTIME_API_ERROR";
+}
+
+/// A JS Error for a failed client call, with its `code`.
+Napi::Error client_error(Napi::Env env, const boost::system::error_code& ec, const char* what) {
+  Napi::Error error = Napi::Error::New(env, std::string("lamella: ") + what + ": " + ec.message());
+  error.Set("code", Napi::String::New(env, error_code_name(ec)));
+  return error;
+}
+
+/// Throws client_error().
 [[noreturn]] void throw_client_error(Napi::Env env, const boost::system::error_code& ec,
                                      const char* what) {
-  Napi::Error error = Napi::Error::New(env, std::string("lamella: ") + what + ": " + ec.message());
-  error.Set("code", Napi::String::New(env, ec == lamella::errc::runtime_api_unreachable
-                                               ? "RUNTIME_API_UNREACHABLE"
-                                               : "RUNTIME_API_ERROR"));
-  throw error;
+  throw client_error(env, ec, what);
 }
 
 /// The bytes of a JS string or Buffer/Uint8Array argument, copied into a std::string.
@@ -54,7 +63,7 @@ std::string string_arg(const Napi::CallbackInfo& info, std::size_t index, const 
 
 /// `Client`: one Runtime API connection. Methods (all on the JS thread):
 ///   next() -> Promise<{payload, requestId, deadlineMs, functionArn, traceId, clientContext,
-///                      cognitoIdentity, tenantId, contentType}>
+///                      cognitoIdentity, tenantId, contentType, platformContext}>
 ///   postResponse(requestId, body: string|Buffer, contentType) -> boolean (false: refused)
 ///   postError(requestId, errorType, errorJson) -> boolean
 ///   postInitError(errorType, errorJson) -> boolean
@@ -230,16 +239,15 @@ class client::next_worker final : public Napi::AsyncWorker {
     o.Set("cognitoIdentity", Napi::String::New(env, inv.cognito_identity));
     o.Set("tenantId", Napi::String::New(env, inv.tenant_id));
     o.Set("contentType", Napi::String::New(env, inv.content_type));
+    o.Set("platformContext", Napi::String::New(env, inv.platform_context));
     deferred_.Resolve(o);
   }
 
   void OnError(const Napi::Error& error) override {
     owner_.busy_ = false;
-    Napi::Error e = error;
-    e.Set("code", Napi::String::New(Env(), error_ == lamella::errc::runtime_api_unreachable
-                                               ? "RUNTIME_API_UNREACHABLE"
-                                               : "RUNTIME_API_ERROR"));
-    deferred_.Reject(e.Value());
+    Napi::Object value = error.Value();
+    value.Set("code", Napi::String::New(Env(), error_code_name(error_)));
+    deferred_.Reject(value);
   }
 
  private:

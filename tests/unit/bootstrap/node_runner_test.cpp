@@ -21,7 +21,7 @@ struct scratch_dir {
   ~scratch_dir() { std::filesystem::remove_all(path); }
   /// Creates `name` with `mode`.
   std::filesystem::path file(const std::string& name, mode_t mode) const {
-    const auto p = path / name;
+    auto p = path / name;
     std::filesystem::create_directories(p.parent_path());
     std::ofstream(p) << "#!/bin/sh\n";
     ::chmod(p.c_str(), mode);
