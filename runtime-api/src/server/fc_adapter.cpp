@@ -119,7 +119,7 @@ class fc_adapter final : public adapter {
     // An HTTP trigger: the http adapter's mapping, without FC's own headers and base path.
     inv.content_type = "application/json";
     if (const auto mode = detail::detect_cloud_event(req); mode != detail::cloud_event_mode::none) {
-      auto event = detail::map_cloud_event(req, mode);
+      auto event = detail::map_cloud_event(req, mode, std::move(context));
       if (!event) {
         d.what = dispatch::kind::reply_now;
         d.immediate = detail::simple_reply(
@@ -128,9 +128,7 @@ class fc_adapter final : public adapter {
         return d;
       }
       inv.payload = std::move(event->payload);
-      json::value ce = json::parse(event->platform_context);
-      for (auto& field : ce.get_object()) context[field.key()] = std::move(field.value());
-      inv.platform_context = json::serialize(context);
+      inv.platform_context = std::move(event->platform_context);
       return d;
     }
     const auto base_path = find_header(req.headers, "x-fc-base-path");

@@ -70,7 +70,9 @@ json::string json_text(std::string_view bytes) {
 // Parses `text` as one JSON document; nullopt when it is not one.
 std::optional<json::value> parse_json(std::string_view text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::parse_options options;
+  options.max_depth = max_json_depth;
+  json::value v = json::parse(text, ec, {}, options);
   if (ec) return std::nullopt;
   return v;
 }
@@ -493,7 +495,8 @@ cloud_event_mode detect_cloud_event(const request& req) {
   return cloud_event_mode::none;
 }
 
-std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode mode) {
+std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode mode,
+                                           json::object context) {
   json::object attributes;
   cloud_event out;
   bool base64 = false;
@@ -534,7 +537,6 @@ std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode 
   } else {
     return std::nullopt;
   }
-  json::object context;
   context["cloudevent"] = std::move(attributes);
   if (base64) context["isBase64Encoded"] = true;
   out.platform_context = json::serialize(context);

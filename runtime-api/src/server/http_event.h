@@ -5,6 +5,8 @@
 
 #include "server/push_adapter.h"
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -13,6 +15,10 @@
 namespace lamella::push::detail {
 
 // ---- small helpers (exposed for the tests and the fuzzer) ----
+
+/// The JSON nesting the mappings accept (Boost.JSON's default of 32 is below what handlers'
+/// own parsers take).
+inline constexpr std::size_t max_json_depth = 512;
 
 /// The value of the first header called `name` (ASCII case-insensitive), nullopt when absent.
 std::optional<std::string_view> find_header(const header_list& headers, std::string_view name);
@@ -98,8 +104,10 @@ struct cloud_event {
 /// (base64 when it is not valid UTF-8, flagged by isBase64Encoded in the context), null when
 /// empty; structured mode, the body's `data` (or `data_base64`, a string). The attributes
 /// (id, source, type, specversion, time, subject, dataschema, datacontenttype and extensions)
-/// go into the context. nullopt when a structured body is not a JSON object.
-std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode mode);
+/// go into the context, next to the members of `context` (FC adds its "fc" object). nullopt when
+/// a structured body is not a JSON object.
+std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode mode,
+                                           boost::json::object context = {});
 /// The answer to a CloudEvent's successful result: 204 when it is JSON null (or empty), else
 /// 200 with the result bytes and their content type.
 reply cloud_event_reply(std::string_view payload, std::string_view content_type);

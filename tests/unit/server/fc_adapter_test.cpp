@@ -220,3 +220,25 @@ TEST(fc_adapter, http_trigger_cloud_events_keep_the_fc_context) {
 
 }  // namespace
 }  // namespace lamella::push
+
+namespace lamella::push {
+namespace {
+
+// Found by review of the fuzz target: the attributes of a structured event are nested as deep
+// as the body allows; wrapping them in {"cloudevent": …} must not hit a JSON depth limit.
+TEST(fc_adapter, deeply_nested_cloud_event_attributes_do_not_throw) {
+  const auto a = make();
+  std::string deep = R"({"specversion":"1.0","ext":)";
+  deep += std::string(31, '[') + std::string(31, ']') + "}";
+  const request req{.method = "POST",
+                    .target = "/",
+                    .headers = {{"content-type", "application/cloudevents+json"}},
+                    .body = deep};
+  dispatch d;
+  ASSERT_NO_THROW(d = a->on_request(req, "r"));
+  ASSERT_EQ(d.what, dispatch::kind::invoke);
+  EXPECT_NE(d.inv.platform_context.find(R"("fc":)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lamella::push
