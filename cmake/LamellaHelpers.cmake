@@ -18,6 +18,17 @@ if(LAMELLA_SANITIZERS)
   add_link_options(-fsanitize=${LAMELLA_SANITIZERS})
 endif()
 
+# libFuzzer: coverage instrumentation (and ASan/UBSan) for every target, so that the fuzzers
+# see into the library; the fuzz targets themselves link -fsanitize=fuzzer (tests/fuzz).
+if(LAMELLA_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "LAMELLA_FUZZ needs Clang (CXX=clang++-14); GCC builds the replay test only")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # lamella_add_test(name SOURCES ... [LIBS ...] [LABELS ...]): a GoogleTest executable whose
 # tests are registered with ctest one by one.
 function(lamella_add_test name)

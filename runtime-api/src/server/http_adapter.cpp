@@ -1,0 +1,101 @@
+// The `http` push adapter (Knative, Cloud Run, OpenFaaS http mode): every request is an API
+// Gateway HTTP API (payload 2.0) event, or a CloudEvent's data; results map back as API Gateway
+// maps them. The mappings live in http_event.cpp, shared with FC's HTTP triggers.
+#include "server/http_event.h"
+#include "server/push_adapter.h"
+
+#include <utility>
+
+namespace lamella::push {
+
+namespace {
+
+using detail::cloud_event_mode;
+
+class http_adapter final : public adapter {
+ public:
+  explicit http_adapter(http_options options) : options_(std::move(options)) {}
+
+  [[nodiscard]] std::string_view name() const noexcept override { return "http"; }
+
+  [[nodiscard]] dispatch on_request(const request& req,
+                                    std::string_view request_id) const override {
+    dispatch d;
+    const std::string_view path = detail::target_path(req.target);
+    if (path == options_.health_path || path == "/healthz") {
+      d.what = dispatch::kind::reply_now;
+      d.immediate = detail::simple_reply(200, "text/plain", "OK");
+      return d;
+    }
+    d.what = dispatch::kind::invoke;
+    invocation& inv = d.inv;
+    inv.request_id = std::string(request_id);
+    inv.function_arn = "arn:aws:lambda:" + options_.function.region + ":" +
+                       options_.function.account_id + ":function:" + options_.function.name;
+    inv.content_type = "application/json";
+    if (const auto trace = detail::find_header(req.headers, "x-amzn-trace-id")) {
+      inv.trace_id = std::string(*trace);
+    }
+    if (const auto mode = detail::detect_cloud_event(req); mode != cloud_event_mode::none) {
+      auto event = detail::map_cloud_event(req, mode);
+      if (!event) {
+        d.what = dispatch::kind::reply_now;
+        d.immediate = detail::simple_reply(
+            400, "application/json",
+            R"({"message":"Malformed CloudEvent: the body is not a JSON object"})");
+        return d;
+      }
+      inv.payload = std::move(event->payload);
+      inv.platform_context = std::move(event->platform_context);
+      return d;
+    }
+    inv.payload = detail::make_http_event(req, request_id, options_.function,
+                                          std::chrono::system_clock::now());
+    return d;
+  }
+
+  [[nodiscard]] reply on_outcome(const request& req, const invocation& /*inv*/,
+                                 const outcome& result) const override {
+    if (detail::detect_cloud_event(req) != cloud_event_mode::none) {
+      if (!result.is_success())
+        return detail::simple_reply(500, "application/json", result.payload());
+      return detail::cloud_event_reply(result.payload(), result.content_type());
+    }
+    if (!result.is_success()) return detail::http_internal_error_reply();
+    return detail::http_reply_from_result(result.payload(), result.content_type());
+  }
+
+  // No platform hook reaches this adapter; a server that asks anyway gets a plain answer.
+  [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
+                              const outcome* failure) const override {
+    if (failure != nullptr)
+      return detail::simple_reply(500, "application/json", failure->payload());
+    return detail::simple_reply(200, "text/plain", "OK");
+  }
+
+  [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
+    return detail::simple_reply(500, "application/json", failure.payload());
+  }
+
+  [[nodiscard]] reply on_overload(const request& /*req*/) const override {
+    reply r = detail::simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+
+  [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& /*inv*/) const override {
+    return detail::simple_reply(504, "application/json",
+                                R"({"message":"Endpoint request timed out"})");
+  }
+
+ private:
+  http_options options_;
+};
+
+}  // namespace
+
+std::unique_ptr<adapter> make_http_adapter(http_options options) {
+  return std::make_unique<http_adapter>(std::move(options));
+}
+
+}  // namespace lamella::push
