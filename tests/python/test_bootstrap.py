@@ -153,3 +153,28 @@ def test_invoke_sets_the_trace_id_in_os_environ():
     invoke = b.make_invoke(lambda e, c: os.environ.get("_X_AMZN_TRACE_ID"))
     assert invoke(b"{}", "r", 0, "a", "Root=1-x", "", "", "", "application/json")[1] == '"Root=1-x"'
     assert invoke(b"{}", "r", 0, "a", "", "", "", "", "application/json")[1] == "null"
+
+
+def test_the_platform_context_and_per_thread_request_ids():
+    """context.platform is the platform context parsed (None on Lambda), and the request id the
+    log formatters see is per thread (instance concurrency on push platforms)."""
+    import threading
+
+    seen = {}
+
+    def handler(event, context):
+        seen[event["n"]] = (context.platform, b.state.request_id)
+        return None
+
+    invoke = b.make_invoke(handler)
+    invoke(b'{"n": 1}', "r1", 0, "arn", "", "", "", "", "application/json",
+           '{"cloudevent": {"id": "e1"}}')
+    assert seen[1] == ({"cloudevent": {"id": "e1"}}, "r1")
+    invoke(b'{"n": 2}', "r2", 0, "arn", "", "", "", "", "application/json")
+    assert seen[2] == (None, "r2")
+    other = threading.Thread(target=lambda: invoke(b'{"n": 3}', "r3", 0, "arn", "", "", "", "",
+                                                   "application/json"))
+    other.start()
+    other.join()
+    assert seen[3] == (None, "r3")
+    assert b.state.request_id == "r2"  # this thread's id is untouched by the other thread

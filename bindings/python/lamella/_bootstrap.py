@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 
 import _json
@@ -23,8 +24,11 @@ _THIS_FILE = __file__
 # Shared state: the request being served (read by the log formatters).
 
 
-class _State:
-    """What the log formatters need to know about the current invocation."""
+class _State(threading.local):
+    """What the log formatters need to know about the current invocation. Per thread: on a
+    push platform with instance concurrency, several loops serve invocations at once, each on
+    its own thread. The class attributes are the defaults every thread starts from;
+    ``log_format`` is set on the class, once, for all threads."""
 
     request_id = ""
     tenant_id = ""
@@ -260,10 +264,12 @@ class LambdaContext:
         "client_context",
         "identity",
         "tenant_id",
+        "platform",
         "_deadline_ms",
     )
 
-    def __init__(self, request_id, deadline_ms, arn, client_context, identity, tenant_id):
+    def __init__(self, request_id, deadline_ms, arn, client_context, identity, tenant_id,
+                 platform_context=""):
         self.aws_request_id = request_id
         self.log_group_name = _LOG_GROUP
         self.log_stream_name = _LOG_STREAM
@@ -272,6 +278,9 @@ class LambdaContext:
         self.function_version = _FUNCTION_VERSION
         self.invoked_function_arn = arn
         self.tenant_id = tenant_id or None
+        # lamella's own: the platform's context (CloudEvent attributes, FC metadata) as a dict,
+        # None on Lambda.
+        self.platform = _loads(platform_context) if platform_context else None
         self._deadline_ms = deadline_ms
         self.client_context = None
         self.identity = CognitoIdentity()
@@ -438,7 +447,7 @@ def make_invoke(function):
     set_trace = _environ_setter()
 
     def invoke(payload, request_id, deadline_ms, arn, trace_id, client_context, identity,
-               tenant_id, content_type):
+               tenant_id, content_type, platform_context=""):
         state.request_id = request_id
         state.tenant_id = tenant_id
         set_trace(trace_id)
@@ -453,7 +462,7 @@ def make_invoke(function):
                 event = payload
             try:
                 context = LambdaContext(request_id, deadline_ms, arn, client_context, identity,
-                                        tenant_id)
+                                        tenant_id, platform_context)
             except Exception as e:
                 return _failure("Runtime.LambdaContextUnmarshalError",
                                 f"Unable to parse Client Context JSON: {e}", request_id, [])
@@ -507,7 +516,7 @@ def _setup_paths(task_root: str) -> None:
 
 
 def _setup_logging() -> None:
-    state.log_format = "JSON" if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON" \
+    _State.log_format = "JSON" if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON" \
         else "TEXT"
     from lamella import _logging
 

@@ -42,11 +42,11 @@ std::string bytes_of(PyObject* o) {
 }
 
 /// Calls `invoke(payload, request_id, deadline_ms, arn, trace_id, client_context, identity,
-/// tenant_id, content_type)` under the GIL. It returns `(ok, body, kind)`: a success with
-/// `kind` = content type, or a failure whose `body` is the complete error JSON and `kind` the
-/// error type. A Python exception escaping it (a bug in lamella's package, or a BaseException
-/// such as KeyboardInterrupt) becomes a function error; SystemExit ends the process, as it does
-/// under the AWS runtime.
+/// tenant_id, content_type, platform_context)` under the GIL. It returns `(ok, body, kind)`: a
+/// success with `kind` = content type, or a failure whose `body` is the complete error JSON and
+/// `kind` the error type. A Python exception escaping it (a bug in lamella's package, or a
+/// BaseException such as KeyboardInterrupt) becomes a function error; SystemExit ends the process,
+/// as it does under the AWS runtime.
 outcome call_python(const py::object& invoke, const invocation& inv) {
   py::gil_scoped_acquire gil;
   try {
@@ -55,7 +55,8 @@ outcome call_python(const py::object& invoke, const invocation& inv) {
             .count();
     const py::object r =
         invoke(py::bytes(inv.payload), inv.request_id, deadline_ms, inv.function_arn, inv.trace_id,
-               inv.client_context, inv.cognito_identity, inv.tenant_id, inv.content_type);
+               inv.client_context, inv.cognito_identity, inv.tenant_id, inv.content_type,
+               inv.platform_context);
     PyObject* t = r.ptr();
     if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3) {
       return outcome::failure("Runtime.Unknown", "lamella: the invoke function broke its contract");
@@ -111,17 +112,8 @@ bool report_init_error(const std::string& error_type, const std::string& body,
   auto client = make_lambda_client(options);
   if (!client) return false;
   const auto failure = outcome::failure_with_body(error_type, body);
-  auto backoff = options.retry.first_backoff;
-  for (int attempt = 1;; ++attempt) {
-    const auto posted = client->post_init_error(failure);
-    if (posted) return *posted == post_status::accepted;
-    if (posted.error() != make_error_code(errc::runtime_api_unreachable) ||
-        attempt >= options.retry.attempts) {
-      return false;
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff *= 4;
-  }
+  const auto posted = with_retries(options.retry, [&] { return client->post_init_error(failure); });
+  return posted && *posted == post_status::accepted;
 }
 
 }  // namespace
