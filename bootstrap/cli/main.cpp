@@ -236,9 +236,11 @@ int wait_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
 pid_t spawn_push_runtime(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                          const fs::path& dir) {
   std::vector<char*> raw_argv;
+  raw_argv.reserve(argv.size() + 1);
   for (const auto& a : argv) raw_argv.push_back(const_cast<char*>(a.c_str()));
   raw_argv.push_back(nullptr);
   std::vector<char*> raw_env;
+  raw_env.reserve(env.size() + 1);
   for (const auto& e : env) raw_env.push_back(const_cast<char*>(e.c_str()));
   raw_env.push_back(nullptr);
   posix_spawn_file_actions_t actions;
@@ -288,7 +290,7 @@ std::uint16_t free_port() {
 // the function's own). Starts it with the platform's port variable and a Lambda-like
 // environment, restarts it when it dies (with a growing pause when it keeps dying at once),
 // and forwards SIGTERM/SIGINT to it as SIGTERM, waiting push_stop_grace before SIGKILL.
-int serve_push(const cli_options& parsed, lamella::function_config function) {
+int serve_push(const cli_options& parsed, const lamella::function_config& function) {
   const std::uint16_t port = parsed.port != 0 ? parsed.port : free_port();
   if (port == 0) {
     std::cerr << "lamella: no free port on 127.0.0.1\n";
@@ -297,7 +299,7 @@ int serve_push(const cli_options& parsed, lamella::function_config function) {
   std::vector<std::string> env;
   for (const auto& [name, value] :
        lamella::push_runtime_environment(function, parsed.platform, port)) {
-    env.push_back(name + "=" + value);
+    env.push_back(std::string(name).append("=").append(value));
   }
   sigset_t signals;
   sigemptyset(&signals);
@@ -383,7 +385,7 @@ int run(const cli_options& parsed) {
   function.command = {runtime->string()};
 
   if (parsed.platform == "fc" || parsed.platform == "http") {
-    return serve_push(parsed, std::move(function));
+    return serve_push(parsed, function);
   }
   lamella::emulator_options options;
   options.runtime_port = parsed.runtime_port;
