@@ -7,11 +7,21 @@
 #include "lamella/emulator.h"
 #include "lamella/version.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -36,6 +46,10 @@ executable, else the generic lamella bootstrap) behind the Lambda Runtime API, w
 environment only.
 
 options:
+  --platform P        lambda (default): the Lambda Runtime API;
+                      scf: Tencent SCF's runtime API and environment (same invoke endpoint);
+                      fc, http (serve only): start the runtime as an HTTP server on --port
+                      (FC_CUSTOM_LISTEN_PORT / PORT), restarted when it dies
   --handler H         _HANDLER for the runtime (e.g. app.handler)
   --port P            invoke endpoint port for serve (default 9000)
   --runtime-port P    Runtime API port (default 0: any free port)
@@ -59,6 +73,7 @@ struct cli_options {
   std::uint16_t port = 9000;
   std::uint16_t runtime_port = 0;
   std::string event = "{}";
+  std::string platform = "lambda";  // lambda | scf | fc | http
 };
 
 std::uint16_t parse_port(std::string_view flag, std::string_view text) {
@@ -162,6 +177,12 @@ cli_options parse_arguments(const std::vector<std::string_view>& args) {
     } else if (flag == "--name") {
       o.function.name = std::string(value());
       if (o.function.name.empty()) throw usage_error{"--name must not be empty"};
+    } else if (flag == "--platform") {
+      o.platform = std::string(value());
+      if (o.platform != "lambda" && o.platform != "scf" && o.platform != "fc" &&
+          o.platform != "http") {
+        throw usage_error{"--platform: expected lambda, scf, fc or http, got: " + o.platform};
+      }
     } else if (flag == "--event" && o.command == "invoke") {
       const std::string_view event = value();
       o.event = event.substr(0, 1) == "@" ? read_file(fs::path(event.substr(1)), "--event")
@@ -171,6 +192,9 @@ cli_options parse_arguments(const std::vector<std::string_view>& args) {
     }
   }
   if (!have_dir) throw usage_error{"missing FUNCTION_DIR"};
+  if (o.command == "invoke" && (o.platform == "fc" || o.platform == "http")) {
+    throw usage_error{"--platform " + o.platform + " works with serve only"};
+  }
   return o;
 }
 
@@ -192,6 +216,156 @@ std::optional<fs::path> find_runtime(const fs::path& dir) {
   return std::nullopt;
 }
 
+// What a push runtime's stop looks like: SIGTERM, then this long to exit before SIGKILL.
+constexpr std::chrono::seconds push_stop_grace{10};
+
+// Waits for one of `set` up to `timeout`; 0 on timeout.
+int wait_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  const timespec ts{static_cast<time_t>(secs.count()),
+                    static_cast<long>(std::chrono::nanoseconds(timeout - secs).count())};
+  for (;;) {
+    const int sig = ::sigtimedwait(&set, nullptr, &ts);
+    if (sig > 0) return sig;
+    if (errno != EINTR) return 0;
+  }
+}
+
+// Starts `argv` in `dir` with exactly `env`, in its own process group (so that a terminal's
+// Ctrl-C reaches it only through us, as a SIGTERM), with default signal handling and mask.
+pid_t spawn_push_runtime(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         const fs::path& dir) {
+  std::vector<char*> raw_argv;
+  raw_argv.reserve(argv.size() + 1);
+  for (const auto& a : argv) raw_argv.push_back(const_cast<char*>(a.c_str()));
+  raw_argv.push_back(nullptr);
+  std::vector<char*> raw_env;
+  raw_env.reserve(env.size() + 1);
+  for (const auto& e : env) raw_env.push_back(const_cast<char*>(e.c_str()));
+  raw_env.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (const int sig : {SIGTERM, SIGINT, SIGCHLD, SIGPIPE}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, raw_argv[0], &actions, &attr, raw_argv.data(), raw_env.data());
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    std::cerr << "lamella: cannot start " << argv[0] << ": " << std::strerror(rc) << "\n";
+    return -1;
+  }
+  return pid;
+}
+
+// A port that is free on 127.0.0.1 now (for --port 0: the runtime binds it itself, later), or 0.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  std::uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// `lamella serve --platform fc|http`: the runtime is the HTTP server (lamella's push server, or
+// the function's own). Starts it with the platform's port variable and a Lambda-like
+// environment, restarts it when it dies (with a growing pause when it keeps dying at once),
+// and forwards SIGTERM/SIGINT to it as SIGTERM, waiting push_stop_grace before SIGKILL.
+int serve_push(const cli_options& parsed, const lamella::function_config& function) {
+  const std::uint16_t port = parsed.port != 0 ? parsed.port : free_port();
+  if (port == 0) {
+    std::cerr << "lamella: no free port on 127.0.0.1\n";
+    return 1;
+  }
+  std::vector<std::string> env;
+  for (const auto& [name, value] :
+       lamella::push_runtime_environment(function, parsed.platform, port)) {
+    env.push_back(std::string(name).append("=").append(value));
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (const int sig : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&signals, sig);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::cerr << "lamella: serving " << parsed.dir.string() << " (" << parsed.platform
+            << ") on http://127.0.0.1:" << port << "\n";
+  if (parsed.platform == "fc") {
+    std::cerr << "curl -XPOST 127.0.0.1:" << port << "/invoke -d '{}'\n";
+  } else {
+    std::cerr << "curl 127.0.0.1:" << port << "/\n";
+  }
+
+  std::chrono::milliseconds pause{100};
+  for (;;) {
+    const pid_t child = spawn_push_runtime(function.command, env, function.dir);
+    const auto started = std::chrono::steady_clock::now();
+    int status = 0;
+    bool exited = child < 0;
+    while (!exited) {
+      const int sig = wait_signal(signals, std::chrono::hours(24));
+      if (sig == SIGCHLD) {
+        exited = ::waitpid(child, &status, WNOHANG) == child;
+        continue;
+      }
+      if (sig != SIGTERM && sig != SIGINT) continue;
+      ::kill(child, SIGTERM);
+      const auto deadline = std::chrono::steady_clock::now() + push_stop_grace;
+      while (::waitpid(child, &status, WNOHANG) != child) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+          ::kill(-child, SIGKILL);  // its whole process group
+          ::waitpid(child, &status, 0);
+          break;
+        }
+        (void)wait_signal(signals, left);
+      }
+      return 0;
+    }
+    if (child >= 0) {
+      std::cerr << "lamella: the runtime (pid " << child << ") "
+                << (WIFSIGNALED(status)
+                        ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                        : "exited with status " + std::to_string(WEXITSTATUS(status)))
+                << "; restarting it\n";
+    }
+    // One that ran a while restarts at once; one that keeps dying at start waits longer each
+    // time (up to 5 s), so that a broken runtime does not spin.
+    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(5)) {
+      pause = std::chrono::milliseconds(100);
+      continue;
+    }
+    const auto until = std::chrono::steady_clock::now() + pause;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      const int sig = wait_signal(signals, left);
+      if (sig == SIGTERM || sig == SIGINT) return 0;
+    }
+    pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(5));
+  }
+}
+
 int run(const cli_options& parsed) {
   std::error_code ec;
   const fs::path dir = fs::absolute(parsed.dir, ec).lexically_normal();
@@ -210,8 +384,15 @@ int run(const cli_options& parsed) {
   function.dir = dir;
   function.command = {runtime->string()};
 
+  if (parsed.platform == "fc" || parsed.platform == "http") {
+    return serve_push(parsed, function);
+  }
   lamella::emulator_options options;
   options.runtime_port = parsed.runtime_port;
+  if (parsed.platform == "scf") {
+    options.dialect = lamella::runtime_dialect::scf;
+    function.region = "ap-guangzhou";  // TENCENTCLOUD_REGION
+  }
   if (parsed.command == "serve") {
     options.invoke_port = parsed.port;
     lamella::emulator emu(std::move(function), std::move(options));

@@ -44,12 +44,34 @@ bool node_module_exists(std::string_view handler, const std::filesystem::path& r
 
 result<config> config_from_env(const env_reader& env, const file_probe& files) {
   config c;
+  const auto set = [&env](std::string_view name) {
+    const auto value = env(name);
+    return value && !value->empty();
+  };
   const auto platform_name = env("LAMELLA_PLATFORM");
-  if (platform_name && *platform_name != "lambda") return errc::invalid_configuration;
-  const auto api = env("AWS_LAMBDA_RUNTIME_API");
-  if (!api || api->empty()) return errc::invalid_configuration;
-  c.platform_kind = platform::lambda;
-  c.runtime_api = *api;
+  if (platform_name) {
+    if (*platform_name == "lambda") {
+      c.platform_kind = platform::lambda;
+    } else if (*platform_name == "scf") {
+      c.platform_kind = platform::scf;
+    } else {
+      return errc::invalid_configuration;
+    }
+  } else if (set("AWS_LAMBDA_RUNTIME_API")) {
+    c.platform_kind = platform::lambda;
+  } else if (set("SCF_RUNTIME_API")) {
+    c.platform_kind = platform::scf;
+  } else {
+    return errc::invalid_configuration;
+  }
+  if (c.platform_kind == platform::lambda) {
+    if (!set("AWS_LAMBDA_RUNTIME_API")) return errc::invalid_configuration;
+    c.runtime_api = *env("AWS_LAMBDA_RUNTIME_API");
+  } else {
+    if (!set("SCF_RUNTIME_API")) return errc::invalid_configuration;
+    const auto port = env("SCF_RUNTIME_API_PORT");
+    c.runtime_api = *env("SCF_RUNTIME_API") + ":" + (port && !port->empty() ? *port : "9001");
+  }
 
   const auto root = env("LAMBDA_TASK_ROOT");
   c.task_root =
@@ -94,6 +116,21 @@ result<config> config_from_env(const env_reader& env, const file_probe& files) {
     return c;
   }
   return errc::malformed_handler;
+}
+
+std::vector<std::pair<std::string, std::string>> lambda_names_for_scf(const env_reader& env,
+                                                                      const config& cfg) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto add = [&](std::string_view lambda_name, std::optional<std::string> value) {
+    if (env(lambda_name) || !value || value->empty()) return;  // never overrides
+    out.emplace_back(std::string(lambda_name), std::move(*value));
+  };
+  add("AWS_LAMBDA_FUNCTION_NAME", env("SCF_FUNCTIONNAME"));
+  add("AWS_LAMBDA_FUNCTION_VERSION", env("SCF_FUNCTIONVERSION"));
+  add("AWS_REGION", env("TENCENTCLOUD_REGION"));
+  add("AWS_DEFAULT_REGION", env("TENCENTCLOUD_REGION"));
+  add("LAMBDA_TASK_ROOT", cfg.task_root.string());
+  return out;
 }
 
 }  // namespace lamella

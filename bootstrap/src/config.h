@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace lamella {
 
@@ -19,7 +21,10 @@ using env_reader = std::function<std::optional<std::string>(std::string_view nam
 env_reader process_env();
 
 /// The platform adapter that delivers invocations.
-enum class platform { lambda };
+enum class platform {
+  lambda,  ///< the Lambda Runtime API at AWS_LAMBDA_RUNTIME_API
+  scf,     ///< Tencent SCF's runtime API at SCF_RUNTIME_API:SCF_RUNTIME_API_PORT (default 9001)
+};
 
 /// Whether a regular file exists at a path. Lets tests decide what the task root holds.
 using file_probe = std::function<bool(const std::filesystem::path&)>;
@@ -35,7 +40,7 @@ enum class language { cpp, python, node };
 struct config {
   platform platform_kind = platform::lambda;
   language language_kind = language::cpp;
-  std::string runtime_api;          ///< "host:port" of the Runtime API
+  std::string runtime_api;          ///< "host:port" of the platform's runtime API
   std::string handler;              ///< _HANDLER as given
   std::filesystem::path task_root;  ///< LAMBDA_TASK_ROOT (default: the working directory)
   /// LAMELLA_PYTHON_ADAPTER: the Python adapter library to load; empty = the one next to the
@@ -49,9 +54,11 @@ struct config {
 };
 
 /// Builds the configuration from `env`, looking at the task root through `files`.
-/// Platform: `LAMELLA_PLATFORM` if set (only "lambda" so far), else lambda when
-/// `AWS_LAMBDA_RUNTIME_API` is set. Language: `LAMELLA_LANGUAGE` ("cpp", "python") if set, else
-/// from the handler's form and the files it names:
+/// Platform: `LAMELLA_PLATFORM` if set ("lambda" or "scf"), else lambda when
+/// `AWS_LAMBDA_RUNTIME_API` is set, else scf when `SCF_RUNTIME_API` is set; the chosen
+/// platform's address must be set (runtime_api = AWS_LAMBDA_RUNTIME_API, or
+/// `SCF_RUNTIME_API:SCF_RUNTIME_API_PORT` with port 9001 by default). Language: `LAMELLA_LANGUAGE`
+/// ("cpp", "python") if set, else from the handler's form and the files it names:
 ///   - `lib.so:symbol` (a ':' in it) is C++;
 ///   - `module.function` or `dir/sub/module.function` (split at the last '.') is Python when
 ///     `<root>/<module>.py` or `<root>/<module>/__init__.py` exists, for root = the task root or
@@ -60,6 +67,14 @@ struct config {
 /// Errors: invalid_configuration (no platform recognised, unknown LAMELLA_PLATFORM or
 /// LAMELLA_LANGUAGE), malformed_handler (empty `_HANDLER` or a form no language claims).
 result<config> config_from_env(const env_reader& env, const file_probe& files = real_files());
+
+/// On SCF: the Lambda variables the language runtimes read for their context, from SCF's
+/// (AWS_LAMBDA_FUNCTION_NAME = SCF_FUNCTIONNAME, AWS_LAMBDA_FUNCTION_VERSION =
+/// SCF_FUNCTIONVERSION, AWS_REGION and AWS_DEFAULT_REGION = TENCENTCLOUD_REGION,
+/// LAMBDA_TASK_ROOT = cfg.task_root), each only when it is unset and its source is not empty.
+/// The bootstrap sets them before starting the handler's language.
+std::vector<std::pair<std::string, std::string>> lambda_names_for_scf(const env_reader& env,
+                                                                      const config& cfg);
 
 /// True when `handler` names an existing JS module file under `root` (see config_from_env).
 bool node_module_exists(std::string_view handler, const std::filesystem::path& root,

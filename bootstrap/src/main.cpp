@@ -9,6 +9,7 @@
 #include "lamella/runtime.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 int main() {
   const auto cfg = lamella::config_from_env(lamella::process_env());
@@ -21,13 +22,24 @@ int main() {
           "'file.export' for a Node.js handler or 'library.so:symbol' for a C++ handler");
     }
     std::fprintf(stderr,
-                 "lamella bootstrap: %s: set AWS_LAMBDA_RUNTIME_API (this program is started by "
-                 "a platform or by `lamella serve`)\n",
+                 "lamella bootstrap: %s: set AWS_LAMBDA_RUNTIME_API or SCF_RUNTIME_API (this "
+                 "program is started by a platform or by `lamella serve`)\n",
                  cfg.error().message().c_str());
     return 1;
   }
   lamella::run_options options;
   options.runtime_api = cfg->runtime_api;
+  if (cfg->platform_kind == lamella::platform::scf) {
+    // Every language (the C++ loop here, the embedded Python, the node child) makes its client
+    // with make_lambda_client(), which speaks SCF when only SCF is configured: an empty
+    // endpoint and no AWS_LAMBDA_RUNTIME_API. Set that up once, here, before any thread or
+    // child exists; and give the runtimes the Lambda names they read for their context.
+    ::unsetenv("AWS_LAMBDA_RUNTIME_API");
+    for (const auto& [name, value] : lamella::lambda_names_for_scf(lamella::process_env(), *cfg)) {
+      ::setenv(name.c_str(), value.c_str(), 0);
+    }
+    options.runtime_api.clear();
+  }
   if (cfg->language_kind == lamella::language::python) {
     options.language = "python";
     return lamella::run_python(*cfg, options);

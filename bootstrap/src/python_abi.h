@@ -18,7 +18,7 @@ struct lamella_python_args {
   int abi_version;          /**< LAMELLA_PYTHON_ABI_VERSION */
   const char* handler;      /**< _HANDLER, e.g. "app.handler" or "dir/mod.handler" */
   const char* task_root;    /**< LAMBDA_TASK_ROOT */
-  const char* runtime_api;  /**< "host:port" of the Runtime API */
+  const char* runtime_api;  /**< "host:port" of the Runtime API; empty = from the environment */
   const char* adapter_path; /**< the adapter's own path: its Python package lies beside it */
   /** Reports an init failure the adapter cannot hand to Python (the interpreter did not start)
    * to /runtime/init/error. Returns the exit status to use. */

@@ -52,8 +52,8 @@ int run_python(const config& cfg, const run_options& options) {
   const std::string task_root = cfg.task_root.string();
   const std::string adapter = path.string();
   const lamella_python_args args{
-      LAMELLA_PYTHON_ABI_VERSION, cfg.handler.c_str(), task_root.c_str(),
-      cfg.runtime_api.c_str(),    adapter.c_str(),     &report_from_adapter};
+      LAMELLA_PYTHON_ABI_VERSION,  cfg.handler.c_str(), task_root.c_str(),
+      options.runtime_api.c_str(), adapter.c_str(),     &report_from_adapter};
   return entry(&args);
 }
 

@@ -1,5 +1,7 @@
 // The conformance table (cases.json) run against every language's conformance handler through
-// the real generic bootstrap and the real emulator: the languages cannot drift apart.
+// the real generic bootstrap and the real emulator: the languages cannot drift apart. Each
+// language runs on every platform dialect the emulator serves (Lambda, Tencent SCF): the same
+// bootstrap and language runtimes must pass the same table on each.
 #include "lamella/emulator.h"
 
 #include <boost/json.hpp>
@@ -21,9 +23,10 @@ const std::filesystem::path cases_file = LAMELLA_CONFORMANCE_CASES;
 const std::filesystem::path fn_dir = LAMELLA_CONFORMANCE_FN_DIR;
 
 struct language_runner {
-  std::string name;
+  std::string name;           // "<language>_<platform>"
   std::filesystem::path dir;  // task root
   std::string handler;
+  runtime_dialect dialect = runtime_dialect::lambda;
 };
 
 /// Names the parameter in test output (gtest would print its bytes).
@@ -31,13 +34,22 @@ struct language_runner {
 void PrintTo(const language_runner& runner, std::ostream* os) { *os << runner.name; }
 
 std::vector<language_runner> runners() {
-  std::vector<language_runner> out{{"cpp", fn_dir / "cpp", "libconformance.so:handle"}};
+  std::vector<language_runner> languages{{"cpp", fn_dir / "cpp", "libconformance.so:handle"}};
 #ifdef LAMELLA_WITH_PYTHON
-  out.push_back({"python", fn_dir / "python", "handler.handler"});
+  languages.push_back({"python", fn_dir / "python", "handler.handler"});
 #endif
 #ifdef LAMELLA_WITH_NODE
-  out.push_back({"node", fn_dir / "node", "handler.handler"});
+  languages.push_back({"node", fn_dir / "node", "handler.handler"});
 #endif
+  std::vector<language_runner> out;
+  for (const auto& [platform, dialect] :
+       {std::pair{"lambda", runtime_dialect::lambda}, std::pair{"scf", runtime_dialect::scf}}) {
+    for (auto lang : languages) {
+      lang.name += std::string("_") + platform;
+      lang.dialect = dialect;
+      out.push_back(std::move(lang));
+    }
+  }
   return out;
 }
 
@@ -76,10 +88,12 @@ TEST_P(conformance, every_case_of_the_table) {
   // Sanitizer builds: forward ASAN_OPTIONS (the emulator passes Lambda's environment only);
   // CPython's own allocations at exit are not leaks of ours.
   if (const char* asan = std::getenv("ASAN_OPTIONS")) {
-    c.env.emplace_back("ASAN_OPTIONS",
-                       std::string(asan) + (lang.name == "python" ? ":detect_leaks=0" : ""));
+    c.env.emplace_back(
+        "ASAN_OPTIONS",
+        std::string(asan) + (lang.name.starts_with("python") ? ":detect_leaks=0" : ""));
   }
   emulator_options o;
+  o.dialect = lang.dialect;
   o.log = [&](std::string_view line) {
     std::lock_guard lock(mutex);
     logs.append(line);

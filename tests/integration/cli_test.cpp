@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -226,5 +227,137 @@ TEST(cli_serve, serves_node_esm_callback_and_streaming_handlers_to_curl) {
   EXPECT_NE(raw.out.find("End-Of-Response: Complete"), std::string::npos) << raw.out;
 }
 #endif
+
+// --- --platform
+
+TEST(cli_invoke, platform_scf_runs_the_same_function_over_scfs_api) {
+  const auto r = invoke_sample("cpp-hello", R"(--platform scf --event '{"name":"scf"}')");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(boost::json::parse(r.out).at("message").as_string(), "Hello, scf!");
+  const auto generic =
+      invoke_sample("cpp-hello-so", "--platform=scf --handler libhello.so:hello --event '{}'");
+  ASSERT_EQ(generic.exit_code, 0) << generic.out;
+  EXPECT_EQ(boost::json::parse(generic.out).at("count").as_int64(), 1);
+#ifdef LAMELLA_WITH_PYTHON
+  const auto py = invoke_sample("python-hello",
+                                R"(--platform scf --handler app.handler --event '{"name":"y"}')");
+  ASSERT_EQ(py.exit_code, 0) << py.out;
+  EXPECT_EQ(boost::json::parse(py.out).at("message").as_string(), "Hello, y!");
+#endif
+}
+
+TEST(cli_serve, platform_scf_answers_curl_on_the_same_invoke_endpoint) {
+  serve_session serve(samples / "cpp-hello", {"--platform", "scf"});
+  ASSERT_FALSE(serve.url().empty()) << serve.startup_text();
+  const auto first = run("curl -s -XPOST " + serve.url() + R"( -d '{"name":"tencent"}')");
+  EXPECT_EQ(serve.stop(), 0);
+  EXPECT_EQ(boost::json::parse(first.out).at("message").as_string(), "Hello, tencent!")
+      << first.out;
+}
+
+TEST(cli_invoke, bad_platforms_are_usage_errors) {
+  EXPECT_EQ(invoke_sample("cpp-hello", "--platform aws 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(invoke_sample("cpp-hello", "--platform http 2>/dev/null").exit_code, 2);
+}
+
+// A function directory whose `bootstrap` is a shell script standing in for a push runtime: it
+// records its environment and pid, and on SIGTERM writes "term <pid>" and exits.
+class push_function {
+ public:
+  push_function() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "lamella-push-XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data()) != nullptr ? tmpl : std::string();
+    const auto bootstrap = dir_ / "bootstrap";
+    std::ofstream(bootstrap) << "#!/bin/sh\n"
+                                "env > \"$LAMELLA_TEST_DIR/env.$$\"\n"
+                                "echo $$ >> \"$LAMELLA_TEST_DIR/pids\"\n"
+                                "sleep 1000 >/dev/null 2>&1 & child=$!\n"
+                                "trap 'kill $child; echo term $$ > \"$LAMELLA_TEST_DIR/term\"; "
+                                "exit 0' TERM\n"
+                                "wait\n";
+    std::filesystem::permissions(bootstrap, std::filesystem::perms::owner_all);
+  }
+  ~push_function() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  push_function(const push_function&) = delete;
+  push_function& operator=(const push_function&) = delete;
+
+  [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
+  [[nodiscard]] std::string read(const std::string& name) const {
+    std::ifstream in(dir_ / name);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  // The pids the runtime has started with, once there are `n` of them (up to 10 s).
+  std::vector<std::string> pids(std::size_t n) const {
+    std::vector<std::string> out;
+    for (int i = 0; i < 1000; ++i) {
+      out.clear();
+      std::istringstream lines(read("pids"));
+      for (std::string line; std::getline(lines, line);) out.push_back(line);
+      if (out.size() >= n && !read("env." + out[n - 1]).empty()) return out;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return out;
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST(cli_serve, platform_http_supervises_the_runtime_with_port_and_forwards_sigterm) {
+  push_function fn;
+  serve_session serve(fn.dir(), {"--platform", "http", "--env",
+                                 "LAMELLA_TEST_DIR=" + fn.dir().string(), "--name", "web"});
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(serve.startup_text(), m, std::regex(R"(http://127\.0\.0\.1:(\d+))")))
+      << serve.startup_text();
+  const std::string port = m[1].str();
+  ASSERT_NE(port, "0");
+  EXPECT_NE(serve.startup_text().find("curl 127.0.0.1:" + port + "/"), std::string::npos);
+
+  auto pids = fn.pids(1);
+  ASSERT_EQ(pids.size(), 1u) << serve.startup_text();
+  const std::string env = fn.read("env." + pids[0]);
+  EXPECT_NE(env.find("\nPORT=" + port + "\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("\nLAMELLA_PLATFORM=http\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("\nAWS_LAMBDA_FUNCTION_NAME=web\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("\nLAMBDA_TASK_ROOT=" + fn.dir().string() + "\n"), std::string::npos);
+  EXPECT_EQ(env.find("AWS_LAMBDA_RUNTIME_API"), std::string::npos) << env;
+  EXPECT_EQ(env.find("FC_CUSTOM_LISTEN_PORT"), std::string::npos) << env;
+
+  // A runtime that dies is started again.
+  // serve starts it in its own process group: kill all of it (the script and its sleep).
+  ASSERT_EQ(::kill(-std::stoi(pids[0]), SIGKILL), 0);
+  pids = fn.pids(2);
+  ASSERT_EQ(pids.size(), 2u);
+  EXPECT_NE(pids[1], pids[0]);
+
+  // SIGTERM to serve reaches the runtime, which stops gracefully; serve exits 0 after it.
+  EXPECT_EQ(serve.stop(), 0);
+  EXPECT_EQ(fn.read("term"), "term " + pids[1] + "\n");
+}
+
+TEST(cli_serve, platform_fc_gives_the_runtime_fc_custom_listen_port) {
+  push_function fn;
+  serve_session serve(fn.dir(),
+                      {"--platform", "fc", "--env", "LAMELLA_TEST_DIR=" + fn.dir().string()});
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(serve.startup_text(), m, std::regex(R"(http://127\.0\.0\.1:(\d+))")));
+  const std::string port = m[1].str();
+  EXPECT_NE(serve.startup_text().find("curl -XPOST 127.0.0.1:" + port + "/invoke -d"),
+            std::string::npos)
+      << serve.startup_text();
+  const auto pids = fn.pids(1);
+  ASSERT_EQ(pids.size(), 1u);
+  const std::string env = fn.read("env." + pids[0]);
+  EXPECT_NE(env.find("\nFC_CUSTOM_LISTEN_PORT=" + port + "\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("\nLAMELLA_PLATFORM=fc\n"), std::string::npos) << env;
+  EXPECT_EQ(serve.stop(), 0);
+  EXPECT_EQ(fn.read("term"), "term " + pids[0] + "\n");
+}
 
 }  // namespace

@@ -338,15 +338,17 @@ function loadAddon(env) {
 
 /**
  * The entry point: `handlerName` (argv or _HANDLER) under `appRoot` (LAMBDA_TASK_ROOT or the
- * working directory), served from AWS_LAMBDA_RUNTIME_API.
+ * working directory), served from AWS_LAMBDA_RUNTIME_API (or SCF_RUNTIME_API on Tencent SCF).
  */
 async function main(argv = process.argv.slice(2), env = process.env) {
   const handlerName = argv[0] || env._HANDLER || '';
   const appRoot = env.LAMBDA_TASK_ROOT || process.cwd();
-  const api = env.AWS_LAMBDA_RUNTIME_API;
-  if (!api) {
+  // Empty with only SCF_RUNTIME_API set: the addon's client then finds Tencent SCF's runtime API
+  // in the environment and speaks it.
+  const api = env.AWS_LAMBDA_RUNTIME_API || '';
+  if (!api && !env.SCF_RUNTIME_API) {
     process.stderr.write(
-      'lamella-node: AWS_LAMBDA_RUNTIME_API is not set (this program is started by a platform or by `lamella serve`)\n',
+      'lamella-node: neither AWS_LAMBDA_RUNTIME_API nor SCF_RUNTIME_API is set (this program is started by a platform or by `lamella serve`)\n',
     );
     process.exit(1);
   }

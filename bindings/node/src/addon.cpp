@@ -89,7 +89,9 @@ class client final : public Napi::ObjectWrap<client> {
                         InstanceMethod<&client::transport_name>("transportName")});
   }
 
-  /// new Client(runtimeApi: string): connects lazily to "host:port".
+  /// new Client(runtimeApi: string): connects lazily to "host:port"; an empty string = the
+  /// platform the environment names (AWS_LAMBDA_RUNTIME_API, else SCF_RUNTIME_API), as
+  /// lamella::make_lambda_client() decides.
   explicit client(const Napi::CallbackInfo& info) : Napi::ObjectWrap<client>(info) {
     options_.runtime_api = string_arg(info, 0, "runtimeApi");
     options_.language = "node";

@@ -1,5 +1,5 @@
 """``python -m lamella module.function``: serves an AWS-style handler through the Lambda Runtime
-API (``AWS_LAMBDA_RUNTIME_API``), as ``python -m awslambdaric`` does, on lamella's C++ loop."""
+API (``AWS_LAMBDA_RUNTIME_API``, or Tencent SCF's at ``SCF_RUNTIME_API``), as ``python -m awslambdaric`` does, on lamella's C++ loop."""
 
 import os
 import sys
@@ -9,9 +9,11 @@ def _run() -> int:
     if len(sys.argv) != 2:
         sys.stderr.write("usage: python -m lamella module.function\n")
         return 2
+    # Empty with only SCF_RUNTIME_API set: the C++ client then speaks Tencent SCF's runtime API.
     runtime_api = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
-    if not runtime_api:
-        sys.stderr.write("lamella: AWS_LAMBDA_RUNTIME_API is not set; nothing to serve\n")
+    if not runtime_api and not os.environ.get("SCF_RUNTIME_API"):
+        sys.stderr.write("lamella: neither AWS_LAMBDA_RUNTIME_API nor SCF_RUNTIME_API is set; "
+                         "nothing to serve\n")
         return 1
     from lamella._bootstrap import main
 

@@ -39,8 +39,24 @@ struct function_config {
   std::vector<std::pair<std::string, std::string>> env;
 };
 
+/// Which platform's runtime API the emulator serves to the runtime, and with which environment.
+/// The caller's side (the invoke endpoint, invoke()) is the same for all.
+enum class runtime_dialect {
+  /// The Lambda Runtime API (2018-06-01) at AWS_LAMBDA_RUNTIME_API, Lambda's environment.
+  lambda,
+  /// Tencent SCF's custom-runtime API at SCF_RUNTIME_API:SCF_RUNTIME_API_PORT, SCF's
+  /// environment (SCF_FUNCTIONNAME, SCF_NAMESPACE, SCF_FUNCTIONVERSION, TENCENTCLOUD_*, _HANDLER;
+  /// no AWS_* and no LAMBDA_TASK_ROOT): POST /runtime/init/ready (required once before the first
+  /// poll), GET /runtime/invocation/next (headers request_id, memory_limit_in_mb,
+  /// time_limit_in_ms), POST /runtime/invocation/response and /runtime/invocation/error (200).
+  /// No init-error endpoint and no streamed responses.
+  scf,
+};
+
 /// Where the emulator listens and where its own log lines go.
 struct emulator_options {
+  /// The runtime API the runtime gets (see runtime_dialect).
+  runtime_dialect dialect = runtime_dialect::lambda;
   std::string host = "127.0.0.1";  ///< address of both listeners
   std::uint16_t invoke_port = 0;   ///< invoke endpoint port; 0 = pick a free one
   std::uint16_t runtime_port = 0;  ///< Runtime API port; 0 = pick a free one
@@ -103,7 +119,7 @@ class emulator {
 
   /// The bound invoke endpoint port (0 when disabled).
   [[nodiscard]] std::uint16_t invoke_port() const noexcept;
-  /// The bound Runtime API port (what AWS_LAMBDA_RUNTIME_API points at).
+  /// The bound Runtime API port (what AWS_LAMBDA_RUNTIME_API, or SCF_RUNTIME_API_PORT, points at).
   [[nodiscard]] std::uint16_t runtime_port() const noexcept;
 
   /// Queues one invocation; the future is ready when the caller would get its answer (for
@@ -125,5 +141,13 @@ class emulator {
   class impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// The environment `lamella serve --platform fc|http` gives a push-platform runtime (one that
+/// serves HTTP itself): Lambda's, as the emulator gives a runtime, without AWS_LAMBDA_RUNTIME_API,
+/// plus LAMELLA_PLATFORM = `platform` and the port variable = `port` (FC_CUSTOM_LISTEN_PORT for
+/// "fc", PORT otherwise), which override `function.env`. Sanitizer option variables of this
+/// process are passed on, as to emulated runtimes.
+std::vector<std::pair<std::string, std::string>> push_runtime_environment(
+    const function_config& function, std::string_view platform, std::uint16_t port);
 
 }  // namespace lamella

@@ -1,3 +1,5 @@
+#include "client/scf_transport.h"
+
 #include "lamella/runtime.h"
 
 #include <cxxabi.h>
@@ -94,16 +96,37 @@ std::string endpoint_of(const run_options& options) {
   return env != nullptr ? env : "";
 }
 
+// Tencent SCF's runtime API address ("host:port" from SCF_RUNTIME_API and
+// SCF_RUNTIME_API_PORT, default port 9001) when only SCF is configured: no explicit endpoint and
+// no AWS_LAMBDA_RUNTIME_API. Empty otherwise.
+// Platform selection is being centralised (lamella/platform.h, platform_from_env()); this is
+// the minimal stand-in until then, and goes away with it.
+std::string scf_endpoint_of(const run_options& options) {
+  if (!options.runtime_api.empty() || std::getenv("AWS_LAMBDA_RUNTIME_API") != nullptr) return {};
+  const char* host = std::getenv("SCF_RUNTIME_API");
+  if (host == nullptr || *host == '\0') return {};
+  const char* port = std::getenv("SCF_RUNTIME_API_PORT");
+  return std::string(host) + ":" + (port != nullptr && *port != '\0' ? port : "9001");
+}
+
 }  // namespace
 
 result<lambda_client> make_lambda_client(const run_options& options) {
-  const std::string endpoint = endpoint_of(options);
-  if (endpoint.empty()) {
-    std::fprintf(stderr, "lamella: AWS_LAMBDA_RUNTIME_API is not set; nothing to serve\n");
-    return errc::invalid_configuration;
-  }
   const transport_factory& make =
       options.make_transport ? options.make_transport : transport_factory(make_beast_transport);
+  if (const std::string scf = scf_endpoint_of(options); !scf.empty()) {
+    // The chosen transport carries SCF's requests; the SCF transport translates to them.
+    return lambda_client(
+        make_scf_transport(scf, transport_options{}, make(scf, transport_options{})),
+        options.language);
+  }
+  const std::string endpoint = endpoint_of(options);
+  if (endpoint.empty()) {
+    std::fprintf(stderr,
+                 "lamella: neither AWS_LAMBDA_RUNTIME_API nor SCF_RUNTIME_API is set; nothing to "
+                 "serve\n");
+    return errc::invalid_configuration;
+  }
   return lambda_client(make(endpoint, transport_options{}), options.language);
 }
 
@@ -129,8 +152,9 @@ int run(const handler& h, const run_options& options) {
   if (!client) return 1;
   auto r = run_loop(*client, h, options);
   if (!r) {
+    const std::string scf = scf_endpoint_of(options);
     std::fprintf(stderr, "lamella: exiting: %s (%s)\n", r.error().message().c_str(),
-                 endpoint_of(options).c_str());
+                 scf.empty() ? endpoint_of(options).c_str() : scf.c_str());
     return 1;
   }
   return 0;

@@ -172,6 +172,9 @@ class emulator::impl {
   void handle_result(const std::shared_ptr<session>& s, string_request&& req,
                      std::string_view request_id, bool is_error, steady::time_point arrived);
   void handle_init_error(const std::shared_ptr<session>& s, string_request&& req);
+  void handle_init_ready(const std::shared_ptr<session>& s, steady::time_point arrived);
+  detail::runtime_target classify(std::string_view target) const;
+  string_response result_accepted() const;
   void handle_invoke_http(const std::shared_ptr<session>& s, string_request&& req);
   string_response invoke_response(invoke_result&& result) const;
   stream_receiver http_stream_receiver(const std::shared_ptr<session>& s) const;
@@ -214,6 +217,8 @@ class emulator::impl {
   emulator_options options_;
   std::string arn_;
   std::string runtime_api_;
+  std::string runtime_host_;  // the host part of runtime_api_ (SCF_RUNTIME_API)
+  bool scf_ = false;          // serving runtime_dialect::scf
   std::filesystem::path task_root_;
   detail::env_list passthrough_;
 
@@ -563,6 +568,8 @@ emulator::impl::impl(function_config function, emulator_options options)
   std::string host = address.is_unspecified() ? std::string("127.0.0.1") : address.to_string();
   if (!address.is_unspecified() && address.is_v6()) host = "[" + host + "]";
   runtime_api_ = host + ":" + std::to_string(runtime_port_);
+  runtime_host_ = host;
+  scf_ = options_.dialect == runtime_dialect::scf;
 
   accept(runtime_acceptor_, true);
   if (options_.invoke_endpoint) accept(invoke_acceptor_, false);
@@ -747,7 +754,7 @@ void emulator::impl::on_request(const std::shared_ptr<session>& s, string_reques
                                 bool runtime_side, steady::time_point arrived) {
   if (!runtime_side) return handle_invoke_http(s, std::move(req));
   if (!s->generation && runtime_) s->generation = runtime_->generation;
-  const auto target = detail::parse_runtime_target(req.target());
+  const auto target = classify(req.target());
   const auto require = [&](http::verb verb) {
     if (req.method() == verb) return true;
     s->respond(
@@ -767,6 +774,9 @@ void emulator::impl::on_request(const std::shared_ptr<session>& s, string_reques
       return;
     case detail::runtime_target::init_error:
       if (require(http::verb::post)) handle_init_error(s, std::move(req));
+      return;
+    case detail::runtime_target::init_ready:
+      if (require(http::verb::post)) handle_init_ready(s, arrived);
       return;
     case detail::runtime_target::ping: {
       string_response res{http::status::ok, 11};
@@ -789,7 +799,7 @@ void emulator::impl::on_too_large(const std::shared_ptr<session>& s, const strin
                                                             detail::max_sync_request_bytes)));
     return;
   }
-  const auto target = detail::parse_runtime_target(header.target());
+  const auto target = classify(header.target());
   if (target.kind == detail::runtime_target::response && inflight_ &&
       target.request_id == inflight_->request_id) {
     finish(take_inflight(), function_error_result(detail::response_too_large_body()));
@@ -832,9 +842,52 @@ void emulator::impl::handle_next(const std::shared_ptr<session>& s, steady::time
                          "Invalid state transition: /next called after /runtime/init/error"));
     return;
   }
+  if (scf_ && runtime_ && !runtime_->ready) {
+    // SCF: initialisation ends with POST /runtime/init/ready, which must come before polling.
+    s->respond(api_error(http::status::forbidden, "InvalidStateTransition",
+                         "Invalid state transition: GET /runtime/invocation/next before POST "
+                         "/runtime/init/ready"));
+    return;
+  }
   if (runtime_ && !runtime_->ready) mark_ready(arrived);
   parked_next_ = s;
   pump();
+}
+
+// SCF only: the runtime says its initialisation is done (Lambda's first /next means the same).
+void emulator::impl::handle_init_ready(const std::shared_ptr<session>& s,
+                                       steady::time_point arrived) {
+  if (runtime_ && s->generation && *s->generation != runtime_->generation) {
+    s->respond(api_error(http::status::forbidden, "InvalidStateTransition",
+                         "Invalid state transition: init/ready from a runtime that was stopped"));
+    return;
+  }
+  if (runtime_ && runtime_->ready) {
+    s->respond(api_error(http::status::forbidden, "InvalidStateTransition",
+                         "Invalid state transition: POST /runtime/init/ready was already called"));
+    return;
+  }
+  if (runtime_) mark_ready(arrived);
+  s->respond(result_accepted());
+}
+
+// A Runtime API target in this emulator's dialect. SCF's posts carry no request id: they are
+// about the invocation in flight, whose id is filled in (empty when there is none).
+detail::runtime_target emulator::impl::classify(std::string_view target) const {
+  if (!scf_) return detail::parse_runtime_target(target);
+  auto t = detail::parse_scf_target(target);
+  if ((t.kind == detail::runtime_target::response || t.kind == detail::runtime_target::error) &&
+      inflight_) {
+    t.request_id = inflight_->request_id;
+  }
+  return t;
+}
+
+// The answer to an accepted post: Lambda's 202, SCF's 200.
+string_response emulator::impl::result_accepted() const {
+  auto res = accepted();
+  if (scf_) res.result(http::status::ok);
+  return res;
 }
 
 void emulator::impl::handle_result(const std::shared_ptr<session>& s, string_request&& req,
@@ -859,7 +912,7 @@ void emulator::impl::handle_result(const std::shared_ptr<session>& s, string_req
     if (!stats_->first_response) stats_->first_response = arrived;
     ++stats_->invocations;
   }
-  string_response ack = accepted();
+  string_response ack = result_accepted();
   invoke_result result;
   if (is_error) {
     auto error =
@@ -991,6 +1044,7 @@ emulator::impl::stream_receiver emulator::impl::http_stream_receiver(
 }
 
 bool emulator::impl::begin_stream(const std::shared_ptr<session>& s, const string_request& head) {
+  if (scf_) return false;  // SCF has no streamed responses: read whole
   const auto target = detail::parse_runtime_target(head.target());
   if (target.kind != detail::runtime_target::response || head.method() != http::verb::post) {
     return false;
@@ -1141,7 +1195,9 @@ void emulator::impl::pump() {
 bool emulator::impl::spawn_runtime() {
   const std::string stream =
       detail::log_stream_name(std::chrono::system_clock::now(), function_.version, rng_(), rng_());
-  const auto env = detail::lambda_environment(function_, runtime_api_, stream, passthrough_);
+  const auto env =
+      scf_ ? detail::scf_environment(function_, runtime_host_, runtime_port_, passthrough_)
+           : detail::lambda_environment(function_, runtime_api_, stream, passthrough_);
   std::vector<std::string> flat;
   flat.reserve(env.size());
   for (const auto& [name, value] : env) flat.push_back(std::string(name).append("=").append(value));
@@ -1197,17 +1253,24 @@ void emulator::impl::dispatch() {
 
   string_response res{http::status::ok, 11};
   res.set(http::field::content_type, "application/json");
-  res.set(detail::request_id_header, inv->request_id);
-  res.set(detail::deadline_header, std::to_string(epoch_ms(deadline)));
-  res.set(detail::function_arn_header, arn_);
-  res.set(detail::trace_id_header,
-          request.trace_id.empty()
-              ? detail::format_trace_id(std::chrono::system_clock::now(), rng_(), rng_(), rng_())
-              : request.trace_id);
-  if (!request.client_context.empty()) {
-    res.set(detail::client_context_header, request.client_context);
+  if (scf_) {
+    // SCF's /next headers (platform-contracts.md §4); no trace, context or tenant.
+    res.set("request_id", inv->request_id);
+    res.set("memory_limit_in_mb", std::to_string(function_.memory_mb));
+    res.set("time_limit_in_ms", std::to_string(function_.timeout.count()));
+  } else {
+    res.set(detail::request_id_header, inv->request_id);
+    res.set(detail::deadline_header, std::to_string(epoch_ms(deadline)));
+    res.set(detail::function_arn_header, arn_);
+    res.set(detail::trace_id_header,
+            request.trace_id.empty()
+                ? detail::format_trace_id(std::chrono::system_clock::now(), rng_(), rng_(), rng_())
+                : request.trace_id);
+    if (!request.client_context.empty()) {
+      res.set(detail::client_context_header, request.client_context);
+    }
+    if (!request.tenant_id.empty()) res.set(detail::tenant_id_header, request.tenant_id);
   }
-  if (!request.tenant_id.empty()) res.set(detail::tenant_id_header, request.tenant_id);
   res.body() = std::move(inv->request.payload);
 
   emit_line(detail::format_start_line(inv->request_id, function_.version), inv.get());

@@ -330,6 +330,56 @@ env_list lambda_environment(const function_config& function, std::string_view ru
   return env;
 }
 
+env_list scf_environment(const function_config& function, std::string_view host, std::uint16_t port,
+                         const env_list& passthrough) {
+  env_list env;
+  env.reserve(24 + passthrough.size() + function.env.size());
+  env.emplace_back("SCF_RUNTIME_API", host);
+  env.emplace_back("SCF_RUNTIME_API_PORT", std::to_string(port));
+  if (!function.handler.empty()) env.emplace_back("_HANDLER", function.handler);
+  env.emplace_back("SCF_FUNCTIONNAME", function.name);
+  env.emplace_back("SCF_NAMESPACE", "default");
+  env.emplace_back("SCF_FUNCTIONVERSION", function.version);
+  env.emplace_back("TENCENTCLOUD_REGION", function.region);
+  env.emplace_back("TENCENTCLOUD_APPID", emulated_scf_appid);
+  env.emplace_back("TENCENTCLOUD_UIN", emulated_scf_uin);
+  env.emplace_back("TENCENTCLOUD_SECRETID", "AKIDLAMELLAEMULATOREXAMPLE");
+  env.emplace_back("TENCENTCLOUD_SECRETKEY", "lamella-emulator-secret-key");
+  env.emplace_back("TENCENTCLOUD_SESSIONTOKEN", "lamella-emulator-session-token");
+  env.emplace_back("TZ", "UTC");
+  env.emplace_back("LANG", "en_US.UTF-8");
+  env.emplace_back("PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+  env.emplace_back("LD_LIBRARY_PATH", "/var/user:/var/user/lib:/opt/lib:/usr/local/lib:/usr/lib");
+
+  const auto set = [&env](const std::string& name, const std::string& value) {
+    const auto it = std::find_if(env.begin(), env.end(),
+                                 [&name](const auto& entry) { return entry.first == name; });
+    if (it != env.end()) {
+      it->second = value;
+    } else {
+      env.emplace_back(name, value);
+    }
+  };
+  for (const auto& [name, value] : passthrough) set(name, value);
+  for (const auto& [name, value] : function.env) set(name, value);
+  return env;
+}
+
+runtime_target parse_scf_target(std::string_view target) {
+  const std::string_view path = path_of(target);
+  runtime_target out;
+  if (path == "/runtime/init/ready") {
+    out.kind = runtime_target::init_ready;
+  } else if (path == "/runtime/invocation/next") {
+    out.kind = runtime_target::next;
+  } else if (path == "/runtime/invocation/response") {
+    out.kind = runtime_target::response;
+  } else if (path == "/runtime/invocation/error") {
+    out.kind = runtime_target::error;
+  }
+  return out;
+}
+
 runtime_target parse_runtime_target(std::string_view target) {
   std::string_view path = path_of(target);
   runtime_target out;
@@ -386,3 +436,23 @@ std::size_t parse_vm_hwm_kb(std::string_view proc_status) {
 }
 
 }  // namespace lamella::detail
+
+namespace lamella {
+
+std::vector<std::pair<std::string, std::string>> push_runtime_environment(
+    const function_config& function, std::string_view platform, std::uint16_t port) {
+  const std::string stream =
+      detail::log_stream_name(std::chrono::system_clock::now(), function.version, 0, 0);
+  auto env = detail::lambda_environment(function, "", stream, detail::sanitizer_passthrough());
+  std::erase_if(env, [](const auto& entry) { return entry.first == "AWS_LAMBDA_RUNTIME_API"; });
+  const std::string port_variable = platform == "fc" ? "FC_CUSTOM_LISTEN_PORT" : "PORT";
+  for (const auto& [name, value] :
+       {std::pair<std::string, std::string>{port_variable, std::to_string(port)},
+        std::pair<std::string, std::string>{"LAMELLA_PLATFORM", std::string(platform)}}) {
+    std::erase_if(env, [&name = name](const auto& entry) { return entry.first == name; });
+    env.emplace_back(name, value);
+  }
+  return env;
+}
+
+}  // namespace lamella

@@ -139,14 +139,31 @@ env_list sanitizer_passthrough();
 env_list lambda_environment(const function_config& function, std::string_view runtime_api,
                             std::string_view stream, const env_list& passthrough);
 
+/// The account (uin) and app id in emulated SCF environments.
+inline constexpr std::string_view emulated_scf_uin = "100000000001";
+inline constexpr std::string_view emulated_scf_appid = "1250000000";
+
+/// The runtime's complete environment on emulated Tencent SCF (runtime_dialect::scf):
+/// SCF_RUNTIME_API = `host`, SCF_RUNTIME_API_PORT = `port`, _HANDLER when set, SCF_FUNCTIONNAME,
+/// SCF_NAMESPACE ("default"), SCF_FUNCTIONVERSION, TENCENTCLOUD_REGION (`function.region`),
+/// TENCENTCLOUD_APPID, TENCENTCLOUD_UIN, dummy TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN,
+/// TZ, LANG, PATH, LD_LIBRARY_PATH; then `passthrough`, then `function.env`, as
+/// lambda_environment(). No AWS_* or LAMBDA_* variable: the runtime works in its task root.
+env_list scf_environment(const function_config& function, std::string_view host, std::uint16_t port,
+                         const env_list& passthrough);
+
 /// What a Runtime API request target addresses.
 struct runtime_target {
-  enum kind_t { unknown, next, response, error, init_error, ping } kind = unknown;
+  enum kind_t { unknown, next, response, error, init_error, ping, init_ready } kind = unknown;
   std::string_view request_id;  ///< for response and error: the {AwsRequestId} path segment
 };
 /// Classifies a Runtime API target ("/2018-06-01/runtime/invocation/<id>/response", ...). A query
 /// string is ignored. An empty id is `unknown`.
 runtime_target parse_runtime_target(std::string_view target);
+/// Classifies an SCF runtime API target: "/runtime/init/ready" (init_ready),
+/// "/runtime/invocation/next", "/runtime/invocation/response", "/runtime/invocation/error"; a
+/// query string is ignored; the request id is always empty (SCF's targets carry none).
+runtime_target parse_scf_target(std::string_view target);
 /// True for "/2015-03-31/functions/<name>/invocations" (any non-empty name without '/'; a query
 /// string is ignored).
 bool is_invoke_target(std::string_view target);

@@ -188,3 +188,76 @@ TEST(real_files, sees_regular_files_only) {
 
 }  // namespace
 }  // namespace lamella
+
+namespace lamella {
+namespace {
+
+TEST(config_from_env, scf_when_only_scf_is_configured) {
+  const auto c = config_from_env(fake_env({{"SCF_RUNTIME_API", "9.134.0.1"},
+                                           {"SCF_RUNTIME_API_PORT", "9001"},
+                                           {"_HANDLER", "libhello.so:hello"}}));
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->platform_kind, platform::scf);
+  EXPECT_EQ(c->runtime_api, "9.134.0.1:9001");
+  EXPECT_EQ(c->task_root, std::filesystem::current_path());  // SCF runs in the code directory
+}
+
+TEST(config_from_env, scf_port_defaults_to_9001_and_lambda_wins_when_both_are_set) {
+  const auto scf =
+      config_from_env(fake_env({{"SCF_RUNTIME_API", "127.0.0.1"}, {"_HANDLER", "lib.so:f"}}));
+  ASSERT_TRUE(scf);
+  EXPECT_EQ(scf->runtime_api, "127.0.0.1:9001");
+  const auto both = config_from_env(fake_env({{"SCF_RUNTIME_API", "127.0.0.1"},
+                                              {"AWS_LAMBDA_RUNTIME_API", "h:1"},
+                                              {"_HANDLER", "lib.so:f"}}));
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->platform_kind, platform::lambda);
+  EXPECT_EQ(both->runtime_api, "h:1");
+}
+
+TEST(config_from_env, lamella_platform_chooses_and_requires_its_address) {
+  const auto scf = config_from_env(fake_env({{"SCF_RUNTIME_API", "127.0.0.1"},
+                                             {"AWS_LAMBDA_RUNTIME_API", "h:1"},
+                                             {"LAMELLA_PLATFORM", "scf"},
+                                             {"_HANDLER", "lib.so:f"}}));
+  ASSERT_TRUE(scf);
+  EXPECT_EQ(scf->platform_kind, platform::scf);
+  EXPECT_EQ(config_from_env(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"},
+                                      {"LAMELLA_PLATFORM", "scf"},
+                                      {"_HANDLER", "lib.so:f"}}))
+                .error(),
+            make_error_code(errc::invalid_configuration));
+  EXPECT_EQ(config_from_env(fake_env({{"SCF_RUNTIME_API", "127.0.0.1"},
+                                      {"LAMELLA_PLATFORM", "lambda"},
+                                      {"_HANDLER", "lib.so:f"}}))
+                .error(),
+            make_error_code(errc::invalid_configuration));
+  EXPECT_EQ(config_from_env(fake_env({{"SCF_RUNTIME_API", ""}, {"_HANDLER", "lib.so:f"}})).error(),
+            make_error_code(errc::invalid_configuration));
+}
+
+TEST(config_from_env, scf_with_a_bad_handler_is_malformed_not_unconfigured) {
+  EXPECT_EQ(config_from_env(fake_env({{"SCF_RUNTIME_API", "127.0.0.1"}, {"_HANDLER", ""}})).error(),
+            make_error_code(errc::malformed_handler));
+}
+
+TEST(lambda_names_for_scf, fills_the_unset_lambda_names_from_scfs) {
+  const auto env = fake_env({{"SCF_RUNTIME_API", "127.0.0.1"},
+                             {"SCF_FUNCTIONNAME", "hello"},
+                             {"SCF_FUNCTIONVERSION", "3"},
+                             {"TENCENTCLOUD_REGION", "ap-guangzhou"},
+                             {"AWS_REGION", "keep-me"},
+                             {"_HANDLER", "lib.so:f"}});
+  const auto c = config_from_env(env);
+  ASSERT_TRUE(c);
+  const auto names = lambda_names_for_scf(env, *c);
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"AWS_LAMBDA_FUNCTION_NAME", "hello"},
+      {"AWS_LAMBDA_FUNCTION_VERSION", "3"},
+      {"AWS_DEFAULT_REGION", "ap-guangzhou"},
+      {"LAMBDA_TASK_ROOT", std::filesystem::current_path().string()}};
+  EXPECT_EQ(names, expected);
+}
+
+}  // namespace
+}  // namespace lamella

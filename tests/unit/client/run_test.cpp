@@ -203,7 +203,41 @@ TEST_F(run_loop_test, report_init_error_posts_the_type_and_returns_1) {
 
 TEST(run, without_an_endpoint_fails_with_a_clear_error) {
   ::unsetenv("AWS_LAMBDA_RUNTIME_API");
+  ::unsetenv("SCF_RUNTIME_API");
   EXPECT_EQ(run([](const invocation&) { return outcome::success("{}"); }), 1);
+}
+
+// Only SCF configured: the client speaks SCF through the chosen transport (SCF_RUNTIME_API and
+// SCF_RUNTIME_API_PORT, default 9001); an explicit endpoint or AWS_LAMBDA_RUNTIME_API wins.
+TEST(make_lambda_client, picks_scf_when_only_scf_is_configured) {
+  ::unsetenv("AWS_LAMBDA_RUNTIME_API");
+  ::setenv("SCF_RUNTIME_API", "10.0.0.7", 1);
+  ::unsetenv("SCF_RUNTIME_API_PORT");
+  auto api = std::make_shared<fake_api>();
+  std::vector<std::string> endpoints;
+  run_options o;
+  o.make_transport = [&](std::string_view host_port, transport_options) {
+    endpoints.emplace_back(host_port);
+    return std::make_unique<fake_transport>(api);
+  };
+  auto scf = make_lambda_client(o);
+  ASSERT_TRUE(scf);
+  EXPECT_EQ(scf->transport_name(), "scf/fake");
+  ::setenv("SCF_RUNTIME_API_PORT", "19001", 1);
+  ASSERT_TRUE(make_lambda_client(o));
+  ::setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9009", 1);
+  auto lambda = make_lambda_client(o);
+  ASSERT_TRUE(lambda);
+  EXPECT_EQ(lambda->transport_name(), "fake");
+  ::unsetenv("AWS_LAMBDA_RUNTIME_API");
+  o.runtime_api = "127.0.0.1:9010";
+  auto explicit_endpoint = make_lambda_client(o);
+  ASSERT_TRUE(explicit_endpoint);
+  EXPECT_EQ(explicit_endpoint->transport_name(), "fake");
+  ::unsetenv("SCF_RUNTIME_API");
+  ::unsetenv("SCF_RUNTIME_API_PORT");
+  EXPECT_EQ(endpoints, (std::vector<std::string>{"10.0.0.7:9001", "10.0.0.7:19001",
+                                                 "127.0.0.1:9009", "127.0.0.1:9010"}));
 }
 
 }  // namespace

@@ -272,3 +272,79 @@ TEST(proc_status, parses_vm_hwm) {
 
 }  // namespace
 }  // namespace lamella::detail
+
+namespace lamella {
+namespace {
+
+TEST(parse_scf_target, classifies_scfs_paths_without_ids) {
+  using detail::runtime_target;
+  EXPECT_EQ(detail::parse_scf_target("/runtime/init/ready").kind, runtime_target::init_ready);
+  EXPECT_EQ(detail::parse_scf_target("/runtime/invocation/next").kind, runtime_target::next);
+  EXPECT_EQ(detail::parse_scf_target("/runtime/invocation/response?x=1").kind,
+            runtime_target::response);
+  EXPECT_EQ(detail::parse_scf_target("/runtime/invocation/error").kind, runtime_target::error);
+  EXPECT_TRUE(detail::parse_scf_target("/runtime/invocation/error").request_id.empty());
+  EXPECT_EQ(detail::parse_scf_target("/2018-06-01/runtime/invocation/next").kind,
+            runtime_target::unknown);
+  EXPECT_EQ(detail::parse_scf_target("/runtime/init/error").kind, runtime_target::unknown);
+}
+
+std::string value_of(const detail::env_list& env, std::string_view name) {
+  for (const auto& [k, v] : env) {
+    if (k == name) return v;
+  }
+  return "<unset>";
+}
+
+std::ptrdiff_t count_of(const detail::env_list& env, std::string_view name) {
+  return std::count_if(env.begin(), env.end(), [name](const auto& e) { return e.first == name; });
+}
+
+TEST(scf_environment, is_scfs_with_the_functions_overrides_last) {
+  function_config f;
+  f.dir = "/var/user";
+  f.command = {"/var/user/bootstrap"};
+  f.handler = "index.main";
+  f.name = "fn";
+  f.region = "ap-beijing";
+  f.env = {{"TZ", "Asia/Shanghai"}, {"MINE", "1"}};
+  const auto env = detail::scf_environment(f, "127.0.0.1", 9001, {{"ASAN_OPTIONS", "x"}});
+  EXPECT_EQ(value_of(env, "SCF_RUNTIME_API"), "127.0.0.1");
+  EXPECT_EQ(value_of(env, "SCF_RUNTIME_API_PORT"), "9001");
+  EXPECT_EQ(value_of(env, "_HANDLER"), "index.main");
+  EXPECT_EQ(value_of(env, "SCF_FUNCTIONNAME"), "fn");
+  EXPECT_EQ(value_of(env, "SCF_NAMESPACE"), "default");
+  EXPECT_EQ(value_of(env, "SCF_FUNCTIONVERSION"), "$LATEST");
+  EXPECT_EQ(value_of(env, "TENCENTCLOUD_REGION"), "ap-beijing");
+  EXPECT_EQ(value_of(env, "TENCENTCLOUD_UIN"), std::string(detail::emulated_scf_uin));
+  EXPECT_EQ(value_of(env, "TZ"), "Asia/Shanghai");
+  EXPECT_EQ(count_of(env, "TZ"), 1);
+  EXPECT_EQ(value_of(env, "MINE"), "1");
+  EXPECT_EQ(value_of(env, "ASAN_OPTIONS"), "x");
+  EXPECT_EQ(value_of(env, "AWS_LAMBDA_RUNTIME_API"), "<unset>");
+  EXPECT_EQ(value_of(env, "LAMBDA_TASK_ROOT"), "<unset>");
+}
+
+TEST(push_runtime_environment, is_lambdas_without_the_runtime_api_plus_port_and_platform) {
+  function_config f;
+  f.dir = "/var/task";
+  f.command = {"/opt/bootstrap"};
+  f.name = "web";
+  f.env = {{"PORT", "1"}, {"LAMELLA_PLATFORM", "lambda"}, {"MINE", "2"}};
+  const std::vector<std::pair<std::string, std::string>> platforms{{"fc", "FC_CUSTOM_LISTEN_PORT"},
+                                                                   {"http", "PORT"}};
+  for (const auto& platform : platforms) {
+    const auto env = push_runtime_environment(f, platform.first, 8080);
+    EXPECT_EQ(value_of(env, platform.second), "8080") << platform.first;
+    EXPECT_EQ(count_of(env, platform.second), 1);
+    EXPECT_EQ(value_of(env, "LAMELLA_PLATFORM"), platform.first);
+    EXPECT_EQ(count_of(env, "LAMELLA_PLATFORM"), 1);
+    EXPECT_EQ(value_of(env, "AWS_LAMBDA_RUNTIME_API"), "<unset>");
+    EXPECT_EQ(value_of(env, "AWS_LAMBDA_FUNCTION_NAME"), "web");
+    EXPECT_EQ(value_of(env, "LAMBDA_TASK_ROOT"), "/var/task");
+    EXPECT_EQ(value_of(env, "MINE"), "2");
+  }
+}
+
+}  // namespace
+}  // namespace lamella

@@ -3,8 +3,11 @@
 // runtime process the emulator supervises.
 #include "lamella/emulator.h"
 
+#include "client/scf_transport.h"
 #include "emulator/emulator_protocol.h"
 #include "stream_caller.h"
+
+#include "lamella/lambda_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -118,8 +121,9 @@ class emulator_test : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  void start() {
+  void start(runtime_dialect dialect = runtime_dialect::lambda) {
     emulator_options options;
+    options.dialect = dialect;
     options.log = [this](std::string_view line) {
       std::lock_guard lock(log_mutex_);
       log_.append(line);
@@ -1014,6 +1018,123 @@ TEST_F(emulator_test, in_process_streamed_response_calls_on_chunk_as_it_arrives)
   EXPECT_EQ(r.content_type, "text/plain");
   std::lock_guard lock(chunks_mutex);
   EXPECT_EQ(chunks, (std::vector<std::string>{"one", "two"}));
+}
+
+// --- The SCF dialect: Tencent SCF's runtime API on the runtime port, the same caller side.
+
+TEST_F(emulator_test, scf_dialect_requires_ready_then_serves_scfs_headers_and_paths) {
+  function_.timeout = 7000ms;
+  function_.memory_mb = 256;
+  start(runtime_dialect::scf);
+  auto result = invoke(R"({"key1":"value1"})");
+  http_client rt(emu_->runtime_port());
+  // Before init/ready, polling is refused (the runtime must say it is initialised first).
+  EXPECT_EQ(rt.get("/runtime/invocation/next").result_int(), 403u);
+  // Lambda's paths are not served in the SCF dialect.
+  EXPECT_EQ(rt.get(next_path).result_int(), 404u);
+  const response ready_ack = rt.post("/runtime/init/ready", " ");
+  EXPECT_EQ(ready_ack.result_int(), 200u);
+  EXPECT_EQ(rt.post("/runtime/init/ready", " ").result_int(), 403u);  // only once
+
+  const response next = rt.get("/runtime/invocation/next");
+  ASSERT_EQ(next.result_int(), 200u);
+  EXPECT_EQ(next.body(), R"({"key1":"value1"})");
+  const std::string id = header(next, "request_id");
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_EQ(header(next, "memory_limit_in_mb"), "256");
+  EXPECT_EQ(header(next, "time_limit_in_ms"), "7000");
+  EXPECT_EQ(header(next, "Lambda-Runtime-Aws-Request-Id"), "");
+  EXPECT_EQ(header(next, "Lambda-Runtime-Deadline-Ms"), "");
+
+  const response ack = rt.post("/runtime/invocation/response", R"({"ok":1})");
+  EXPECT_EQ(ack.result_int(), 200u);  // SCF's success is 200, not 202
+  ASSERT_TRUE(ready(result));
+  const invoke_result r = result.get();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, R"({"ok":1})");
+  EXPECT_EQ(r.request_id, id);
+  // Nothing in flight: a post is refused.
+  EXPECT_EQ(rt.post("/runtime/invocation/response", "{}").result_int(), 403u);
+
+  auto failing = invoke("{}");
+  ASSERT_EQ(rt.get("/runtime/invocation/next").result_int(), 200u);
+  EXPECT_EQ(
+      rt.post("/runtime/invocation/error", R"({"errorType":"E","errorMessage":"m"})").result_int(),
+      200u);
+  ASSERT_TRUE(ready(failing));
+  const invoke_result f = failing.get();
+  EXPECT_EQ(f.function_error, "Unhandled");
+  EXPECT_EQ(f.body, R"({"errorType":"E","errorMessage":"m"})");
+}
+
+TEST_F(emulator_test, scf_dialect_gives_scfs_environment_only) {
+  function_.command = {"/bin/sh", "-c", "env; echo cwd=$(pwd); exec sleep 1000"};
+  function_.handler = "index.main_handler";
+  function_.region = "ap-guangzhou";
+  start(runtime_dialect::scf);
+  auto result = invoke("{}");
+  ASSERT_TRUE(log_contains("cwd="));
+  const std::string text = log();
+  EXPECT_NE(text.find("SCF_RUNTIME_API=127.0.0.1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("SCF_RUNTIME_API_PORT=" + std::to_string(emu_->runtime_port()) + "\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("_HANDLER=index.main_handler\n"), std::string::npos);
+  EXPECT_NE(text.find("SCF_FUNCTIONNAME=unit\n"), std::string::npos);
+  EXPECT_NE(text.find("SCF_NAMESPACE=default\n"), std::string::npos);
+  EXPECT_NE(text.find("TENCENTCLOUD_REGION=ap-guangzhou\n"), std::string::npos);
+  EXPECT_NE(text.find("cwd=" + dir_.string() + "\n"), std::string::npos);
+  EXPECT_EQ(text.find("AWS_LAMBDA_RUNTIME_API"), std::string::npos);
+  EXPECT_EQ(text.find("LAMBDA_TASK_ROOT"), std::string::npos);
+}
+
+// The real C++ client over the SCF transport, against the emulator's SCF dialect: what every
+// language adapter does on SCF.
+TEST_F(emulator_test, scf_dialect_serves_the_lambda_client_over_the_scf_transport) {
+  function_.timeout = 5000ms;
+  start(runtime_dialect::scf);
+  auto first = invoke(R"({"n":1})");
+  lambda_client client(
+      make_scf_transport("127.0.0.1:" + std::to_string(emu_->runtime_port()), transport_options{}));
+  const auto before = std::chrono::system_clock::now();
+  auto inv = client.next();
+  ASSERT_TRUE(inv) << inv.error().message();
+  EXPECT_EQ(inv->payload, R"({"n":1})");
+  EXPECT_GE(inv->deadline, before + 5000ms);
+  EXPECT_LE(inv->deadline, std::chrono::system_clock::now() + 5000ms);
+  EXPECT_EQ(inv->function_arn.rfind("qcs::scf:", 0), 0u) << inv->function_arn;
+  EXPECT_NE(inv->platform_context.find(R"("memory_limit_in_mb":128)"), std::string::npos)
+      << inv->platform_context;
+  auto posted = client.post_response(inv->request_id, outcome::success(R"({"r":1})"));
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(*posted, post_status::accepted);
+  ASSERT_TRUE(ready(first));
+  const auto r1 = first.get();
+  EXPECT_EQ(r1.body, R"({"r":1})");
+  EXPECT_EQ(r1.request_id, inv->request_id);
+
+  auto second = invoke(R"({"n":2})");
+  auto inv2 = client.next();  // no second init/ready: the emulator would refuse it
+  ASSERT_TRUE(inv2) << inv2.error().message();
+  EXPECT_NE(inv2->request_id, inv->request_id);
+  posted = client.post_error(inv2->request_id, outcome::failure("ValueError", "no"));
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(*posted, post_status::accepted);
+  ASSERT_TRUE(ready(second));
+  const auto r2 = second.get();
+  EXPECT_EQ(r2.function_error, "Unhandled");
+  EXPECT_NE(r2.body.find(R"("errorType":"ValueError")"), std::string::npos) << r2.body;
+
+  // A streamed response is buffered by the transport and arrives whole.
+  auto third = invoke("{}");
+  auto inv3 = client.next();
+  ASSERT_TRUE(inv3);
+  auto stream = client.stream_response(inv3->request_id, "text/plain");
+  ASSERT_TRUE(stream);
+  ASSERT_TRUE(stream->write("a"));
+  ASSERT_TRUE(stream->write("b"));
+  ASSERT_TRUE(stream->finish());
+  ASSERT_TRUE(ready(third));
+  EXPECT_EQ(third.get().body, "ab");
 }
 
 }  // namespace
