@@ -1,3 +1,6 @@
+#include "client/scf_transport.h"
+#include "server/push_server.h"
+
 #include "lamella/runtime.h"
 
 #include <cxxabi.h>
@@ -11,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <typeinfo>
+#include <vector>
 
 namespace lamella {
 namespace {
@@ -94,12 +98,76 @@ std::string endpoint_of(const run_options& options) {
   return env != nullptr ? env : "";
 }
 
+/// The platform from the environment when the options name no endpoint; nullopt otherwise.
+std::optional<result<platform_settings>> platform_of(const run_options& options) {
+  if (!options.runtime_api.empty()) return std::nullopt;
+  return platform_from_env(process_environment());
+}
+
+bool is_push_platform(const std::optional<result<platform_settings>>& platform) {
+  return platform && *platform && is_push((**platform).kind);
+}
+
+/// run() on a push platform: `concurrency` loops over in-process transports until the server
+/// stops (SIGTERM), then 0 once it has drained and run the shutdown hooks.
+int run_push(const handler& h, const run_options& options, const platform_settings& settings) {
+  auto server = push::server_for_process(/*exit_process_when_stopped=*/false);
+  if (!server) {
+    std::fprintf(stderr, "lamella: cannot start the %s platform server\n",
+                 std::string(to_string(settings.kind)).c_str());
+    return 1;
+  }
+  // The server may have been started earlier by make_lambda_client(): this caller exits itself.
+  (*server)->set_exit_process_when_stopped(false);
+  const unsigned loops = std::max(1U, settings.concurrency);
+  run_options loop_options = options;
+  if (loops > 1) loop_options.set_trace_env = false;  // one environment, several invocations
+  std::vector<result<void>> results(loops);
+  std::vector<std::thread> threads;
+  threads.reserve(loops);
+  for (unsigned i = 0; i < loops; ++i) {
+    threads.emplace_back([&, i] {
+      lambda_client client((*server)->make_transport(), options.language);
+      results[i] = run_loop(client, h, loop_options);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int status = 0;
+  for (const auto& r : results) {
+    if (!r && r.error() != make_error_code(errc::shutting_down)) {
+      std::fprintf(stderr, "lamella: exiting: %s\n", r.error().message().c_str());
+      status = 1;
+    }
+  }
+  // Every loop ended: the server stopped, or each loop reached max_invocations.
+  (*server)->request_stop();
+  (*server)->wait();
+  return status;
+}
+
 }  // namespace
 
 result<lambda_client> make_lambda_client(const run_options& options) {
+  const auto platform = platform_of(options);
+  if (is_push_platform(platform)) {
+    auto server = push::server_for_process(/*exit_process_when_stopped=*/true);
+    if (!server) return server.error();
+    return lambda_client((*server)->make_transport(), options.language);
+  }
+  if (platform && *platform && (**platform).kind == platform_kind::scf) {
+    auto t = detail::make_scf_transport(**platform);
+    if (!t) {
+      // TODO(scf): make_scf_transport() is a stub until the SCF transport lands.
+      std::fprintf(stderr, "lamella: the scf platform is not supported yet\n");
+      return errc::invalid_configuration;
+    }
+    return lambda_client(std::move(t), options.language);
+  }
   const std::string endpoint = endpoint_of(options);
   if (endpoint.empty()) {
-    std::fprintf(stderr, "lamella: AWS_LAMBDA_RUNTIME_API is not set; nothing to serve\n");
+    std::fprintf(stderr,
+                 "lamella: no platform recognised (AWS_LAMBDA_RUNTIME_API, SCF_RUNTIME_API, "
+                 "FC_CUSTOM_LISTEN_PORT, PORT or LAMELLA_PLATFORM); nothing to serve\n");
     return errc::invalid_configuration;
   }
   const transport_factory& make =
@@ -125,6 +193,9 @@ result<void> run_loop(lambda_client& client, const handler& h, const run_options
 }
 
 int run(const handler& h, const run_options& options) {
+  if (const auto platform = platform_of(options); is_push_platform(platform)) {
+    return run_push(h, options, **platform);
+  }
   auto client = make_lambda_client(options);
   if (!client) return 1;
   auto r = run_loop(*client, h, options);
