@@ -38,8 +38,8 @@ TEST(PlatformFromEnv, ScfJoinsHostAndPortWithTheDefaultPort) {
   s = platform_from_env(fake({{"SCF_RUNTIME_API", "10.0.0.1"}, {"SCF_RUNTIME_API_PORT", "9100"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->runtime_api, "10.0.0.1:9100");
-  EXPECT_FALSE(platform_from_env(
-      fake({{"SCF_RUNTIME_API", "10.0.0.1"}, {"SCF_RUNTIME_API_PORT", "x"}})));
+  EXPECT_FALSE(
+      platform_from_env(fake({{"SCF_RUNTIME_API", "10.0.0.1"}, {"SCF_RUNTIME_API_PORT", "x"}})));
 }
 
 TEST(PlatformFromEnv, FcFromEitherPortVariableWithFcDefaults) {

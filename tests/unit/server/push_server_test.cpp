@@ -2,8 +2,9 @@
 // event, the payload is the answer) and loops driving lambda_clients over in-process transports.
 #include "server/push_server.h"
 
-#include "lamella/runtime.h"
 #include "raw_http.h"
+
+#include "lamella/runtime.h"
 
 #include <gtest/gtest.h>
 
