@@ -48,6 +48,7 @@ class function_process {
       if (const char* v = std::getenv(name)) vars.push_back(std::string(name) + "=" + v);
     }
     std::vector<char*> envp;
+    envp.reserve(vars.size() + 1);
     for (auto& v : vars) envp.push_back(v.data());
     envp.push_back(nullptr);
     std::string program = path;
@@ -125,7 +126,7 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-TEST(PushRuntime, CurlGetsTheEchoFromCppHello) {
+TEST(push_runtime_test, curl_gets_the_echo_from_cpp_hello) {
   if (std::system("curl --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no curl on PATH";
   function_process fn(cpp_hello, http_env({"_HANDLER=echo"}));
   const std::string command =
@@ -142,12 +143,13 @@ TEST(PushRuntime, CurlGetsTheEchoFromCppHello) {
   EXPECT_TRUE(contains(out, "curl-token-7")) << out;
 }
 
-TEST(PushRuntime, ManyConcurrentKeepAliveClientsAreAllAnsweredCorrectly) {
+TEST(push_runtime_test, many_concurrent_keep_alive_clients_are_all_answered_correctly) {
   function_process fn(cpp_hello, http_env({"_HANDLER=echo", "LAMELLA_QUEUE=1000"}));
   constexpr int clients = 64;
   constexpr int per_client = 25;
   std::atomic<int> good{0};
   std::vector<std::thread> threads;
+  threads.reserve(clients);
   for (int t = 0; t < clients; ++t) {
     threads.emplace_back([&, t] {
       raw_connection c(fn.port());
@@ -164,7 +166,7 @@ TEST(PushRuntime, ManyConcurrentKeepAliveClientsAreAllAnsweredCorrectly) {
   EXPECT_EQ(fn.wait(), 0);
 }
 
-TEST(PushRuntime, OversizedHeadAndBodyAreRefusedAndTheServerKeepsServing) {
+TEST(push_runtime_test, oversized_head_and_body_are_refused_and_the_server_keeps_serving) {
   function_process fn(cpp_hello, http_env({"_HANDLER=echo", "LAMELLA_BODY_LIMIT=65536"}));
   {
     raw_connection c(fn.port());
@@ -185,7 +187,8 @@ TEST(PushRuntime, OversizedHeadAndBodyAreRefusedAndTheServerKeepsServing) {
   EXPECT_TRUE(contains(r->body, "after-refusals"));
 }
 
-TEST(PushRuntime, ASilentClientIsClosedAfterTheHeaderTimeoutWhileOthersAreServed) {
+TEST(push_runtime_test,
+     a_silent_client_is_closed_after_the_header_timeout_while_others_are_served) {
   function_process fn(cpp_hello, http_env({"_HANDLER=echo", "LAMELLA_HEADER_TIMEOUT_MS=300"}));
   raw_connection silent(fn.port());  // connects and sends nothing
   raw_connection other(fn.port());
@@ -195,7 +198,7 @@ TEST(PushRuntime, ASilentClientIsClosedAfterTheHeaderTimeoutWhileOthersAreServed
   EXPECT_TRUE(silent.wait_closed());
 }
 
-TEST(PushRuntime, SigtermLetsTheSlowRequestFinishRunsTheHookAndExitsZero) {
+TEST(push_runtime_test, sigterm_lets_the_slow_request_finish_runs_the_hook_and_exits_zero) {
   function_process fn(push_function, http_env({"LAMELLA_CONCURRENCY=2"}));
   auto slow = std::async(std::launch::async, [&] {
     raw_connection c(fn.port());
@@ -212,7 +215,7 @@ TEST(PushRuntime, SigtermLetsTheSlowRequestFinishRunsTheHookAndExitsZero) {
   EXPECT_EQ(fn.wait(), 0);
 }
 
-TEST(PushRuntime, AFullQueueAnswers503) {
+TEST(push_runtime_test, a_full_queue_answers_503) {
   function_process fn(push_function, http_env({"LAMELLA_CONCURRENCY=1", "LAMELLA_QUEUE=1"}));
   auto running = std::async(std::launch::async, [&] {
     raw_connection c(fn.port());
@@ -221,7 +224,7 @@ TEST(PushRuntime, AFullQueueAnswers503) {
   ASSERT_EQ(fn.stdout_line(), "blocked");  // the one loop is busy
   // Two more: one waits in the queue, the other finds it full. Which is which depends on
   // arrival order, so the test checks that exactly one was refused.
-  auto send = [&](std::string token) {
+  auto send = [&](const std::string& token) {
     return std::async(std::launch::async, [&fn, token] {
       raw_connection c(fn.port());
       return c.exchange("POST", "/b", R"({"token":")" + token + R"("})");

@@ -93,10 +93,12 @@ class interim_adapter final : public adapter {
 
 }  // namespace
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): the signature is push_adapter.h's
 std::unique_ptr<adapter> make_http_adapter(http_options /*options*/) {
   return std::make_unique<interim_adapter>(false);
 }
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): the signature is push_adapter.h's
 std::unique_ptr<adapter> make_fc_adapter(fc_options /*options*/) {
   return std::make_unique<interim_adapter>(true);
 }

@@ -700,12 +700,13 @@ http_response server::impl::init_failed(outcome o) {
 void server::impl::end_init_wait(const std::optional<outcome>& failure) {
   auto waiters = std::move(init_waiters_);
   init_waiters_.clear();
-  for (auto& [s, req] : waiters) {
-    s->respond(guarded([&] {
-                 return adapter_->on_hook(req, dispatch::kind::initialize,
-                                          failure ? &*failure : nullptr);
-               }),
-               true);
+  for (auto& waiter : waiters) {
+    const request& req = waiter.second;
+    waiter.first->respond(guarded([&] {
+                            return adapter_->on_hook(req, dispatch::kind::initialize,
+                                                     failure ? &*failure : nullptr);
+                          }),
+                          true);
   }
 }
 
@@ -736,13 +737,15 @@ void server::impl::force_stop() {
     running.swap(running_);
   }
   for (const auto& j : queued) answer(j, guarded([&] { return adapter_->on_overload(j->req); }));
-  for (const auto& [id, j] : running) {
+  for (const auto& entry : running) {
+    const auto& j = entry.second;
     answer(j, guarded([&] { return adapter_->on_timeout(j->req, j->inv); }));
   }
   auto waiters = std::move(init_waiters_);
   init_waiters_.clear();
-  for (auto& [s, req] : waiters) {
-    s->respond(guarded([&] { return adapter_->on_overload(req); }), true);
+  for (auto& waiter : waiters) {
+    const request& req = waiter.second;
+    waiter.first->respond(guarded([&] { return adapter_->on_overload(req); }), true);
   }
   grace_timer_.expires_after(final_write_time);
   grace_timer_.async_wait([self = shared_from_this()](beast::error_code tec) {

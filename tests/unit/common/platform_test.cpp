@@ -16,7 +16,7 @@ env_lookup fake(std::map<std::string, std::string, std::less<>> vars) {
   };
 }
 
-TEST(PlatformFromEnv, LambdaWhenTheRuntimeApiIsSet) {
+TEST(platform_from_env, lambda_when_the_runtime_api_is_set) {
   const auto s = platform_from_env(fake({{"AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->kind, platform_kind::lambda);
@@ -24,13 +24,13 @@ TEST(PlatformFromEnv, LambdaWhenTheRuntimeApiIsSet) {
   EXPECT_FALSE(is_push(s->kind));
 }
 
-TEST(PlatformFromEnv, NothingRecognisedIsAnError) {
+TEST(platform_from_env, nothing_recognised_is_an_error) {
   EXPECT_EQ(platform_from_env(fake({})).error(), make_error_code(errc::invalid_configuration));
   EXPECT_FALSE(platform_from_env(fake({{"LAMELLA_PLATFORM", "azure"}})));
   EXPECT_FALSE(platform_from_env(fake({{"LAMELLA_PLATFORM", "lambda"}})));  // no endpoint
 }
 
-TEST(PlatformFromEnv, ScfJoinsHostAndPortWithTheDefaultPort) {
+TEST(platform_from_env, scf_joins_host_and_port_with_the_default_port) {
   auto s = platform_from_env(fake({{"SCF_RUNTIME_API", "10.0.0.1"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->kind, platform_kind::scf);
@@ -42,7 +42,7 @@ TEST(PlatformFromEnv, ScfJoinsHostAndPortWithTheDefaultPort) {
       platform_from_env(fake({{"SCF_RUNTIME_API", "10.0.0.1"}, {"SCF_RUNTIME_API_PORT", "x"}})));
 }
 
-TEST(PlatformFromEnv, FcFromEitherPortVariableWithFcDefaults) {
+TEST(platform_from_env, fc_from_either_port_variable_with_fc_defaults) {
   auto s = platform_from_env(fake({{"FC_CUSTOM_LISTEN_PORT", "9500"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->kind, platform_kind::fc);
@@ -58,7 +58,7 @@ TEST(PlatformFromEnv, FcFromEitherPortVariableWithFcDefaults) {
   EXPECT_EQ(s->port, 9000);
 }
 
-TEST(PlatformFromEnv, HttpFromPortWithHttpDefaults) {
+TEST(platform_from_env, http_from_port_with_http_defaults) {
   auto s = platform_from_env(fake({{"PORT", "8081"}, {"K_SERVICE", "hello"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->kind, platform_kind::http);
@@ -77,7 +77,7 @@ TEST(PlatformFromEnv, HttpFromPortWithHttpDefaults) {
   EXPECT_FALSE(platform_from_env(fake({{"PORT", "70000"}})));
 }
 
-TEST(PlatformFromEnv, ExplicitPlatformWinsOverDetection) {
+TEST(platform_from_env, explicit_platform_wins_over_detection) {
   const auto s = platform_from_env(
       fake({{"LAMELLA_PLATFORM", "http"}, {"AWS_LAMBDA_RUNTIME_API", "x:1"}, {"PORT", "1234"}}));
   ASSERT_TRUE(s);
@@ -90,7 +90,7 @@ TEST(PlatformFromEnv, ExplicitPlatformWinsOverDetection) {
             platform_kind::fc);
 }
 
-TEST(PlatformFromEnv, TuningVariables) {
+TEST(platform_from_env, tuning_variables) {
   const auto s = platform_from_env(fake({{"PORT", "8080"},
                                          {"LAMELLA_CONCURRENCY", "4"},
                                          {"LAMELLA_QUEUE", "0"},
@@ -108,7 +108,7 @@ TEST(PlatformFromEnv, TuningVariables) {
   EXPECT_FALSE(platform_from_env(fake({{"PORT", "8080"}, {"LAMELLA_SHUTDOWN_GRACE_MS", "1s"}})));
 }
 
-TEST(PlatformFromEnv, FunctionSettings) {
+TEST(platform_from_env, function_settings) {
   auto s = platform_from_env(fake({{"AWS_LAMBDA_RUNTIME_API", "x:1"},
                                    {"AWS_LAMBDA_FUNCTION_NAME", "fn"},
                                    {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"},

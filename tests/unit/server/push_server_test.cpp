@@ -118,15 +118,15 @@ class gate {
   bool open_ = false;
 };
 
-class PushServer : public ::testing::Test {
+class push_server_test : public ::testing::Test {
  protected:
-  PushServer() {
+  push_server_test() {
     settings_.kind = platform_kind::http;
     settings_.listen_address = "127.0.0.1";
     settings_.port = 0;
     settings_.queue_limit = 64;
   }
-  ~PushServer() override {
+  ~push_server_test() override {
     server_.reset();  // stops: the loops' next() ends with shutting_down
     for (auto& t : loops_) t.join();
   }
@@ -140,7 +140,7 @@ class PushServer : public ::testing::Test {
   }
 
   /// Starts `n` loops running `h`; each records how it ended in `loop_results_`.
-  void start_loops(int n, handler h) {
+  void start_loops(int n, const handler& h) {
     for (int i = 0; i < n; ++i) {
       loops_.emplace_back([this, h] {
         lambda_client client(server_->make_transport(), "cpp");
@@ -166,7 +166,7 @@ class PushServer : public ::testing::Test {
   std::vector<boost::system::error_code> loop_results_;
 };
 
-TEST_F(PushServer, EchoesOverOneKeepAliveConnection) {
+TEST_F(push_server_test, echoes_over_one_keep_alive_connection) {
   start();
   start_loops(2, echo);
   raw_connection c(server_->port());
@@ -182,7 +182,7 @@ TEST_F(PushServer, EchoesOverOneKeepAliveConnection) {
   EXPECT_EQ(health->body, "healthy");
 }
 
-TEST_F(PushServer, TheInvocationLooksLikeLambdas) {
+TEST_F(push_server_test, the_invocation_looks_like_lambdas) {
   settings_.function.name = "fn";
   settings_.function.region = "eu-west-1";
   start();
@@ -198,7 +198,7 @@ TEST_F(PushServer, TheInvocationLooksLikeLambdas) {
   EXPECT_EQ(r->body, "ok");
 }
 
-TEST_F(PushServer, FunctionErrorsGoThroughTheAdapter) {
+TEST_F(push_server_test, function_errors_go_through_the_adapter) {
   start();
   start_loops(1, echo);
   raw_connection c(server_->port());
@@ -208,7 +208,7 @@ TEST_F(PushServer, FunctionErrorsGoThroughTheAdapter) {
   EXPECT_EQ(r->body, "error:std::runtime_error");
 }
 
-TEST_F(PushServer, ManyConcurrentKeepAliveConnectionsAreAllAnswered) {
+TEST_F(push_server_test, many_concurrent_keep_alive_connections_are_all_answered) {
   settings_.queue_limit = 1000;
   start();
   start_loops(4, echo);
@@ -216,6 +216,7 @@ TEST_F(PushServer, ManyConcurrentKeepAliveConnectionsAreAllAnswered) {
   constexpr int per_client = 20;
   std::atomic<int> good{0};
   std::vector<std::thread> threads;
+  threads.reserve(clients);
   for (int t = 0; t < clients; ++t) {
     threads.emplace_back([&, t] {
       raw_connection c(server_->port());
@@ -230,7 +231,7 @@ TEST_F(PushServer, ManyConcurrentKeepAliveConnectionsAreAllAnswered) {
   EXPECT_EQ(good.load(), clients * per_client);
 }
 
-TEST_F(PushServer, OversizedHeadIs431AndTheServerKeepsServing) {
+TEST_F(push_server_test, oversized_head_is_431_and_the_server_keeps_serving) {
   start();
   start_loops(1, echo);
   {
@@ -246,7 +247,7 @@ TEST_F(PushServer, OversizedHeadIs431AndTheServerKeepsServing) {
   EXPECT_EQ(r->body, "still here");
 }
 
-TEST_F(PushServer, OversizedBodyIs413AndTheServerKeepsServing) {
+TEST_F(push_server_test, oversized_body_is_413_and_the_server_keeps_serving) {
   settings_.body_limit = 1024;
   start();
   start_loops(1, echo);
@@ -263,7 +264,8 @@ TEST_F(PushServer, OversizedBodyIs413AndTheServerKeepsServing) {
   EXPECT_EQ(r->body.size(), 1024U);
 }
 
-TEST_F(PushServer, ASilentClientIsClosedAfterTheHeaderTimeoutWhileOthersAreServed) {
+TEST_F(push_server_test,
+       a_silent_client_is_closed_after_the_header_timeout_while_others_are_served) {
   settings_.header_timeout = std::chrono::milliseconds(300);
   start();
   start_loops(1, echo);
@@ -276,7 +278,7 @@ TEST_F(PushServer, ASilentClientIsClosedAfterTheHeaderTimeoutWhileOthersAreServe
   EXPECT_TRUE(silent.wait_closed());
 }
 
-TEST_F(PushServer, BeyondTheConnectionLimitNewConnectionsAreClosed) {
+TEST_F(push_server_test, beyond_the_connection_limit_new_connections_are_closed) {
   settings_.connection_limit = 2;
   start();
   start_loops(1, echo);
@@ -291,10 +293,11 @@ TEST_F(PushServer, BeyondTheConnectionLimitNewConnectionsAreClosed) {
   EXPECT_EQ(r->body, "a again");
 }
 
-TEST_F(PushServer, AFullQueueAnswersOverload) {
+TEST_F(push_server_test, a_full_queue_answers_overload) {
   settings_.queue_limit = 2;
   start();  // no loop yet: invocations wait in the queue
   std::vector<std::future<std::optional<raw_response>>> queued;
+  queued.reserve(2);
   for (int i = 0; i < 2; ++i) {
     queued.push_back(std::async(std::launch::async, [this, i] {
       raw_connection c(server_->port());
@@ -315,7 +318,7 @@ TEST_F(PushServer, AFullQueueAnswersOverload) {
   }
 }
 
-TEST_F(PushServer, AnInvocationPastItsTimeoutIsAnswered504AndTheLatePostRefused) {
+TEST_F(push_server_test, an_invocation_past_its_timeout_is_answered_504_and_the_late_post_refused) {
   settings_.function.timeout = std::chrono::milliseconds(200);
   start();
   auto caller = std::async(std::launch::async, [this] {
@@ -336,7 +339,7 @@ TEST_F(PushServer, AnInvocationPastItsTimeoutIsAnswered504AndTheLatePostRefused)
   EXPECT_EQ(*unknown, post_status::refused);
 }
 
-TEST_F(PushServer, InitializeIsAnsweredOnceTheFirstLoopAsks) {
+TEST_F(push_server_test, initialize_is_answered_once_the_first_loop_asks) {
   start();
   auto init = std::async(std::launch::async, [this] {
     raw_connection c(server_->port());
@@ -350,7 +353,7 @@ TEST_F(PushServer, InitializeIsAnsweredOnceTheFirstLoopAsks) {
   EXPECT_EQ(r->body, "hook ok");
 }
 
-TEST_F(PushServer, AnInitErrorFailsInitializeAndEveryLaterRequest) {
+TEST_F(push_server_test, an_init_error_fails_initialize_and_every_later_request) {
   start();
   auto init = std::async(std::launch::async, [this] {
     raw_connection c(server_->port());
@@ -376,7 +379,7 @@ TEST_F(PushServer, AnInitErrorFailsInitializeAndEveryLaterRequest) {
   EXPECT_EQ(*posted, post_status::accepted);
 }
 
-TEST_F(PushServer, PreStopAndPreFreezeRunTheirHooks) {
+TEST_F(push_server_test, pre_stop_and_pre_freeze_run_their_hooks) {
   std::atomic<int> stops{0};
   std::atomic<int> freezes{0};
   server_options options;
@@ -403,7 +406,7 @@ TEST_F(PushServer, PreStopAndPreFreezeRunTheirHooks) {
   EXPECT_EQ(freezes.load(), 2);
 }
 
-TEST_F(PushServer, AStopLetsTheInvocationInFlightFinishThenRunsTheShutdownHooks) {
+TEST_F(push_server_test, a_stop_lets_the_invocation_in_flight_finish_then_runs_the_shutdown_hooks) {
   std::atomic<int> stops{0};
   server_options options;
   options.shutdown_hooks = [&]() -> std::optional<outcome> {
@@ -436,7 +439,7 @@ TEST_F(PushServer, AStopLetsTheInvocationInFlightFinishThenRunsTheShutdownHooks)
   EXPECT_EQ(loop_results_[0], make_error_code(errc::shutting_down));
 }
 
-TEST_F(PushServer, AfterTheGracePeriodWhatIsLeftIsAnsweredAsTimedOut) {
+TEST_F(push_server_test, after_the_grace_period_what_is_left_is_answered_as_timed_out) {
   settings_.shutdown_grace = std::chrono::milliseconds(100);
   start();
   gate g;
