@@ -6,11 +6,14 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <typeinfo>
@@ -122,15 +125,49 @@ int run_push(const handler& h, const run_options& options, const platform_settin
   const unsigned loops = std::max(1U, settings.concurrency);
   run_options loop_options = options;
   if (loops > 1) loop_options.set_trace_env = false;  // one environment, several invocations
+  struct shared_state {
+    std::mutex mutex;
+    std::condition_variable cv;
+    unsigned loops_done = 0;
+    bool server_stopped = false;
+  } state;
   std::vector<result<void>> results(loops);
   std::vector<std::thread> threads;
-  threads.reserve(loops);
+  threads.reserve(loops + 1);
   for (unsigned i = 0; i < loops; ++i) {
     threads.emplace_back([&, i] {
       lambda_client client((*server)->make_transport(), options.language);
-      results[i] = run_loop(client, h, loop_options);
+      auto r = run_loop(client, h, loop_options);
+      const std::lock_guard lock(state.mutex);
+      results[i] = std::move(r);
+      ++state.loops_done;
+      state.cv.notify_all();
     });
   }
+  threads.emplace_back([&] {
+    (*server)->wait();
+    const std::lock_guard lock(state.mutex);
+    state.server_stopped = true;
+    state.cv.notify_all();
+  });
+  {
+    std::unique_lock lock(state.mutex);
+    state.cv.wait(lock, [&] { return state.loops_done == loops || state.server_stopped; });
+    if (state.loops_done < loops) {
+      // The server has stopped (every answer written or abandoned, the shutdown hooks run); loops
+      // still busy after a moment are handlers that outlived the grace period: the process ends
+      // without them, as the platform would end it.
+      if (!state.cv.wait_for(lock, std::chrono::seconds(1),
+                             [&] { return state.loops_done == loops; })) {
+        std::fprintf(stderr, "lamella: %u handler(s) still running after the grace period\n",
+                     loops - state.loops_done);
+        std::fflush(nullptr);
+        std::_Exit(0);
+      }
+    }
+  }
+  // Every loop has ended: the server stopped, or each loop reached max_invocations.
+  (*server)->request_stop();
   for (auto& t : threads) t.join();
   int status = 0;
   for (const auto& r : results) {
@@ -139,9 +176,6 @@ int run_push(const handler& h, const run_options& options, const platform_settin
       status = 1;
     }
   }
-  // Every loop ended: the server stopped, or each loop reached max_invocations.
-  (*server)->request_stop();
-  (*server)->wait();
   return status;
 }
 
