@@ -122,6 +122,18 @@ std::vector<std::string> http_env(std::vector<std::string> extra = {}) {
   return env;
 }
 
+/// Blocks until connecting to `port` is refused: the server has stopped accepting.
+void wait_until_refused(std::uint16_t port) {
+  for (;;) {
+    try {
+      raw_connection probe(port);
+    } catch (const std::runtime_error&) {
+      return;
+    }
+    std::this_thread::yield();
+  }
+}
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -206,12 +218,29 @@ TEST(push_runtime_test, sigterm_lets_the_slow_request_finish_runs_the_hook_and_e
   });
   ASSERT_EQ(fn.stdout_line(), "blocked");  // the handler is running
   fn.signal(SIGTERM);
+  wait_until_refused(fn.port());  // the server is stopping, with the request still in flight
   fn.release();
   const auto r = slow.get();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200U);
   EXPECT_TRUE(contains(r->body, "released"));
   EXPECT_EQ(fn.stdout_line(), "shutdown hook ran");
+  EXPECT_EQ(fn.wait(), 0);
+}
+
+TEST(push_runtime_test, fc_serves_invoke_and_initialize) {
+  function_process fn(cpp_hello, {"LAMELLA_PLATFORM=fc", "FC_CUSTOM_LISTEN_PORT=0", "_HANDLER=echo",
+                                  "FC_FUNCTION_NAME=fc-test"});
+  raw_connection c(fn.port());
+  const auto init = c.exchange("POST", "/initialize");
+  ASSERT_TRUE(init);
+  EXPECT_EQ(init->status, 200U);
+  const auto r =
+      c.exchange("POST", "/invoke", R"({"token":"fc-token-3"})", "x-fc-request-id: fc-req-1\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_TRUE(contains(r->body, "fc-token-3"));
+  fn.signal(SIGTERM);
   EXPECT_EQ(fn.wait(), 0);
 }
 
