@@ -530,16 +530,20 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
     case dispatch::kind::reply_now:
       return s->respond(std::move(d.immediate), true);
     case dispatch::kind::initialize: {
-      std::unique_lock lock(mutex_);
-      if (init_ == init_state::pending) {
-        lock.unlock();
-        init_waiters_.emplace_back(s, std::move(req));
-        return;
+      std::optional<outcome> failure;
+      {
+        const std::lock_guard lock(mutex_);
+        if (init_ == init_state::pending) {
+          init_waiters_.emplace_back(s, std::move(req));
+          return;
+        }
+        failure = init_failure_;  // set when init failed since the check above
       }
-      lock.unlock();
-      return s->respond(
-          guarded([&] { return adapter_->on_hook(req, dispatch::kind::initialize, nullptr); }),
-          true);
+      return s->respond(guarded([&] {
+                          return adapter_->on_hook(req, dispatch::kind::initialize,
+                                                   failure ? &*failure : nullptr);
+                        }),
+                        true);
     }
     case dispatch::kind::pre_stop:
     case dispatch::kind::pre_freeze:
@@ -557,6 +561,11 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
   }
   {
     std::unique_lock lock(mutex_);
+    if (init_ == init_state::failed) {  // since the check above
+      const outcome failure = *init_failure_;
+      lock.unlock();
+      return s->respond(guarded([&] { return adapter_->on_init_error(j->req, failure); }), true);
+    }
     // Room: one per loop waiting in next() (it takes the job at once), plus the queue limit.
     if (queue_.size() < settings_.queue_limit + waiting_loops_ &&
         running_.find(j->inv.request_id) == running_.end()) {
