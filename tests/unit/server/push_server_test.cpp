@@ -458,6 +458,8 @@ TEST_F(push_server_test, after_the_grace_period_what_is_left_is_answered_as_time
   EXPECT_EQ(r->status, 504U);
   g.open();
   server_->wait();
+  for (auto& t : loops_) t.join();  // before `g` goes away: the handler may still be leaving it
+  loops_.clear();
 }
 
 }  // namespace
