@@ -404,6 +404,10 @@ TEST_F(push_server_test, pre_stop_and_pre_freeze_run_their_hooks) {
   EXPECT_EQ(r->status, 200U);
   EXPECT_EQ(stops.load(), 1);
   EXPECT_EQ(freezes.load(), 2);
+  // A stop runs the shutdown runner again (the default runner, detail::run_shutdown_hooks, runs
+  // the hooks once per process); stop here, while the counters the hooks use still exist.
+  server_.reset();
+  EXPECT_EQ(stops.load(), 2);
 }
 
 TEST_F(push_server_test, a_stop_lets_the_invocation_in_flight_finish_then_runs_the_shutdown_hooks) {
