@@ -151,7 +151,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   }
   void wait() {
     std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return finished_; });
+    finished_cv_.wait(lock, [&] { return finished_; });
   }
   std::uint16_t port() const noexcept { return port_; }
   void set_exit(bool exit) noexcept { exit_when_stopped_ = exit; }
@@ -204,7 +204,10 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
 
   // Shared with the loops; guarded by mutex_.
   std::mutex mutex_;
-  std::condition_variable cv_;  // queue_ gained a job; stopped_ or finished_ became true
+  // Two condition variables, because notify_one() on a shared one could wake a wait()er instead
+  // of a loop, and the job would wait for the next notification (seen: an invocation never ran).
+  std::condition_variable queue_cv_;     // loops in next(): queue_ gained a job, or stopped_
+  std::condition_variable finished_cv_;  // wait() and init_failed(): finished_ became true
   std::deque<std::shared_ptr<job>> queue_;
   std::unordered_map<std::string, std::shared_ptr<job>> running_;
   std::size_t waiting_loops_ = 0;  // loops blocked in next()
@@ -571,7 +574,7 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
         running_.find(j->inv.request_id) == running_.end()) {
       queue_.push_back(j);
       lock.unlock();
-      cv_.notify_one();
+      queue_cv_.notify_one();
       return;
     }
   }
@@ -624,14 +627,14 @@ result<http_response> server::impl::next() {
       net::post(io_, [self = shared_from_this()] { self->end_init_wait(std::nullopt); });
     }
     ++waiting_loops_;
-    cv_.wait(lock,
-             [&] { return !queue_.empty() || (stopped_ && !exit_when_stopped_) || finished_; });
+    queue_cv_.wait(
+        lock, [&] { return !queue_.empty() || (stopped_ && !exit_when_stopped_) || finished_; });
     --waiting_loops_;
     if (queue_.empty()) {
       if (exit_when_stopped_) {
         // The process ends from the stop path; a language adapter must not exit first with an
         // error status, so this loop waits for that.
-        cv_.wait(lock, [] { return false; });
+        queue_cv_.wait(lock, [] { return false; });
       }
       return errc::shutting_down;
     }
@@ -786,7 +789,7 @@ void server::impl::finish_stop() {
     stopped_ = true;
     init_failed = init_ == init_state::failed;
   }
-  cv_.notify_all();
+  queue_cv_.notify_all();
   net::post(hooks_, [self = shared_from_this(), init_failed] {
     (void)self->options_.shutdown_hooks();
     if (self->exit_when_stopped_) {
@@ -797,7 +800,8 @@ void server::impl::finish_stop() {
       const std::lock_guard lock(self->mutex_);
       self->finished_ = true;
     }
-    self->cv_.notify_all();
+    self->queue_cv_.notify_all();
+    self->finished_cv_.notify_all();
   });
 }
 
