@@ -139,7 +139,7 @@ int run_push(const handler& h, const run_options& options, const platform_settin
       lambda_client client((*server)->make_transport(), options.language);
       auto r = run_loop(client, h, loop_options);
       const std::lock_guard lock(state.mutex);
-      results[i] = std::move(r);
+      results[i] = r;
       ++state.loops_done;
       state.cv.notify_all();
     });
