@@ -9,7 +9,8 @@ namespace lamella {
 /// in-flight invocations finished (push platforms), or on FC's `GET /pre-stop`. Hooks run in
 /// registration order, on a thread that is not a handler's, at most once per process; a hook that
 /// throws is reported (FC's pre-stop answers a failure) and the others still run. They must
-/// finish within the platform's grace period (see platform_settings::shutdown_grace).
+/// finish within the platform's grace period (see platform_settings::shutdown_grace). On Lambda
+/// and SCF (pull platforms) lamella gets no shutdown notice, so the hooks do not run there.
 /// Thread-safe: may be called from any thread, at any time (a hook registered after shutdown
 /// began is not run).
 void on_shutdown(std::function<void()> hook);
