@@ -20,6 +20,7 @@ enum class errc {
   malformed_handler,            ///< the handler string has the wrong form
   not_supported,                ///< the transport cannot do this (e.g. curl: streamed requests)
   stream_closed,                ///< a response stream was already finished, failed or broken
+  shutting_down,  ///< the platform is stopping this environment: end the loop (push platforms)
 };
 
 /// The category of `lamella::errc`; its name is "lamella". Thread-safe (a static singleton).

@@ -3,7 +3,9 @@
 
 #include "lamella/invocation.h"
 #include "lamella/lambda_client.h"
+#include "lamella/lifecycle.h"
 #include "lamella/outcome.h"
+#include "lamella/platform.h"
 #include "lamella/transport.h"
 
 #include <chrono>
@@ -73,6 +75,11 @@ struct run_options {
 
 /// Runs the Lambda loop: next -> handler -> response/error, until `max_invocations` is reached
 /// (returns 0) or the Runtime API is lost (logs a clear message to stderr, returns 1).
+/// On a push platform (platform_from_env says fc or http, and `options.runtime_api` is empty) it
+/// starts the process's push server and `platform_settings::concurrency` loops (threads, each
+/// with its own client; `set_trace_env` is off when there are several), serves until SIGTERM or
+/// SIGINT, lets the in-flight invocations finish, runs the shutdown hooks and returns 0
+/// (`max_invocations` bounds each loop).
 /// Intended use: `int main() { return lamella::run(my_handler); }`.
 /// Not reentrant with itself on one thread; each call owns its own connection.
 int run(const handler& h, const run_options& options = {});
@@ -82,7 +89,11 @@ int run(const handler& h, const run_options& options = {});
 result<void> run_loop(lambda_client& client, const handler& h, const run_options& options);
 
 /// Makes a Lambda client for `options` (endpoint from the options or the environment, the
-/// chosen transport, the User-Agent). Errors: invalid_configuration when no endpoint is known.
+/// chosen transport, the User-Agent). With `options.runtime_api` empty the platform comes from
+/// platform_from_env(): lambda uses AWS_LAMBDA_RUNTIME_API; fc and http use an in-process
+/// transport to the process-wide push server (started on first use; it then also ends the process
+/// after a SIGTERM, see docs/architecture.md "Push platforms"); scf uses the SCF transport.
+/// Errors: invalid_configuration when no platform is recognised or its transport cannot start.
 result<lambda_client> make_lambda_client(const run_options& options);
 
 /// Reports an initialisation failure to `/runtime/init/error` (endpoint and transport from

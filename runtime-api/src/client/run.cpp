@@ -1,18 +1,23 @@
 #include "client/scf_transport.h"
+#include "server/push_server.h"
 
 #include "lamella/runtime.h"
 
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <typeinfo>
+#include <vector>
 
 namespace lamella {
 namespace {
@@ -96,26 +101,98 @@ std::string endpoint_of(const run_options& options) {
   return env != nullptr ? env : "";
 }
 
-// Tencent SCF's runtime API address ("host:port" from SCF_RUNTIME_API and
-// SCF_RUNTIME_API_PORT, default port 9001) when only SCF is configured: no explicit endpoint and
-// no AWS_LAMBDA_RUNTIME_API. Empty otherwise.
-// Platform selection is being centralised (lamella/platform.h, platform_from_env()); this is
-// the minimal stand-in until then, and goes away with it.
-std::string scf_endpoint_of(const run_options& options) {
-  if (!options.runtime_api.empty() || std::getenv("AWS_LAMBDA_RUNTIME_API") != nullptr) return {};
-  const char* host = std::getenv("SCF_RUNTIME_API");
-  if (host == nullptr || *host == '\0') return {};
-  const char* port = std::getenv("SCF_RUNTIME_API_PORT");
-  return std::string(host) + ":" + (port != nullptr && *port != '\0' ? port : "9001");
+/// The platform from the environment when the options name no endpoint; nullopt otherwise.
+std::optional<result<platform_settings>> platform_of(const run_options& options) {
+  if (!options.runtime_api.empty()) return std::nullopt;
+  return platform_from_env(process_environment());
+}
+
+bool is_push_platform(const std::optional<result<platform_settings>>& platform) {
+  return platform && *platform && is_push((**platform).kind);
+}
+
+/// run() on a push platform: `concurrency` loops over in-process transports until the server
+/// stops (SIGTERM), then 0 once it has drained and run the shutdown hooks.
+int run_push(const handler& h, const run_options& options, const platform_settings& settings) {
+  auto server = push::server_for_process(/*exit_process_when_stopped=*/false);
+  if (!server) {
+    std::fprintf(stderr, "lamella: cannot start the %s platform server\n",
+                 std::string(to_string(settings.kind)).c_str());
+    return 1;
+  }
+  // The server may have been started earlier by make_lambda_client(): this caller exits itself.
+  (*server)->set_exit_process_when_stopped(false);
+  const unsigned loops = std::max(1U, settings.concurrency);
+  run_options loop_options = options;
+  if (loops > 1) loop_options.set_trace_env = false;  // one environment, several invocations
+  struct shared_state {
+    std::mutex mutex;
+    std::condition_variable cv;
+    unsigned loops_done = 0;
+    bool server_stopped = false;
+  } state;
+  std::vector<result<void>> results(loops);
+  std::vector<std::thread> threads;
+  threads.reserve(loops + 1);
+  for (unsigned i = 0; i < loops; ++i) {
+    threads.emplace_back([&, i] {
+      lambda_client client((*server)->make_transport(), options.language);
+      auto r = run_loop(client, h, loop_options);
+      const std::lock_guard lock(state.mutex);
+      results[i] = r;
+      ++state.loops_done;
+      state.cv.notify_all();
+    });
+  }
+  threads.emplace_back([&] {
+    (*server)->wait();
+    const std::lock_guard lock(state.mutex);
+    state.server_stopped = true;
+    state.cv.notify_all();
+  });
+  {
+    std::unique_lock lock(state.mutex);
+    state.cv.wait(lock, [&] { return state.loops_done == loops || state.server_stopped; });
+    if (state.loops_done < loops) {
+      // The server has stopped (every answer written or abandoned, the shutdown hooks run); loops
+      // still busy after a moment are handlers that outlived the grace period: the process ends
+      // without them, as the platform would end it.
+      if (!state.cv.wait_for(lock, std::chrono::seconds(1),
+                             [&] { return state.loops_done == loops; })) {
+        std::fprintf(stderr, "lamella: %u handler(s) still running after the grace period\n",
+                     loops - state.loops_done);
+        std::fflush(nullptr);
+        std::_Exit(0);
+      }
+    }
+  }
+  // Every loop has ended: the server stopped, or each loop reached max_invocations.
+  (*server)->request_stop();
+  for (auto& t : threads) t.join();
+  int status = 0;
+  for (const auto& r : results) {
+    if (!r && r.error() != make_error_code(errc::shutting_down)) {
+      std::fprintf(stderr, "lamella: exiting: %s\n", r.error().message().c_str());
+      status = 1;
+    }
+  }
+  return status;
 }
 
 }  // namespace
 
 result<lambda_client> make_lambda_client(const run_options& options) {
+  const auto platform = platform_of(options);
+  if (is_push_platform(platform)) {
+    auto server = push::server_for_process(/*exit_process_when_stopped=*/true);
+    if (!server) return server.error();
+    return lambda_client((*server)->make_transport(), options.language);
+  }
   const transport_factory& make =
       options.make_transport ? options.make_transport : transport_factory(make_beast_transport);
-  if (const std::string scf = scf_endpoint_of(options); !scf.empty()) {
+  if (platform && *platform && (**platform).kind == platform_kind::scf) {
     // The chosen transport carries SCF's requests; the SCF transport translates to them.
+    const std::string& scf = (**platform).runtime_api;
     return lambda_client(
         make_scf_transport(scf, transport_options{}, make(scf, transport_options{})),
         options.language);
@@ -123,8 +200,8 @@ result<lambda_client> make_lambda_client(const run_options& options) {
   const std::string endpoint = endpoint_of(options);
   if (endpoint.empty()) {
     std::fprintf(stderr,
-                 "lamella: neither AWS_LAMBDA_RUNTIME_API nor SCF_RUNTIME_API is set; nothing to "
-                 "serve\n");
+                 "lamella: no platform recognised (AWS_LAMBDA_RUNTIME_API, SCF_RUNTIME_API, "
+                 "FC_CUSTOM_LISTEN_PORT, PORT or LAMELLA_PLATFORM); nothing to serve\n");
     return errc::invalid_configuration;
   }
   return lambda_client(make(endpoint, transport_options{}), options.language);
@@ -148,6 +225,9 @@ result<void> run_loop(lambda_client& client, const handler& h, const run_options
 }
 
 int run(const handler& h, const run_options& options) {
+  if (const auto platform = platform_of(options); is_push_platform(platform)) {
+    return run_push(h, options, **platform);
+  }
   auto client = make_lambda_client(options);
   if (!client) return 1;
   auto r = run_loop(*client, h, options);

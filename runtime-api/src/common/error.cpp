@@ -29,6 +29,8 @@ class category_impl final : public boost::system::error_category {
         return "the transport does not support this operation";
       case errc::stream_closed:
         return "the response stream is already finished";
+      case errc::shutting_down:
+        return "the platform is shutting this environment down";
     }
     return "unknown lamella error";
   }

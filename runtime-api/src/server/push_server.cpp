@@ -1,0 +1,871 @@
+// The push server (push_server.h): Beast sessions on one I/O thread, a bounded queue shared with
+// the loops' in-process transports, and the lifecycle (initialize, pre-stop, pre-freeze, SIGTERM).
+//
+// Threads. The I/O thread owns the acceptor, the sessions, the timers and every `busy_`/
+// `stopping_` counter. The loops (C++ threads, the Python loop, Node workers) call into the
+// server through in_process_transport::send(), touching only what `mutex_` guards: the queue,
+// the running invocations, the init state and the stop flags. A job is answered exactly once:
+// by whoever removes it from `queue_`/`running_` under the mutex; the answer is then written on
+// the I/O thread (net::post). Lifecycle hooks run on their own thread (`hooks_`), never on the
+// I/O thread, so a slow hook does not stop the server from answering.
+#include "server/push_server.h"
+
+#include "client/lambda_protocol.h"
+#include "common/lifecycle.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+#include <list>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace lamella::push {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+/// After an error answer (431, 413) the request's remaining bytes are read and dropped for at
+/// most this long before closing: closing with unread input makes the kernel send a reset, which
+/// can destroy the answer before the client reads it.
+constexpr auto linger_time = std::chrono::seconds(2);
+/// After the grace period, how long the last answers (on_timeout, on_overload) may take to write.
+constexpr auto final_write_time = std::chrono::milliseconds(500);
+
+void fail(beast::error_code ec, const char* what) {
+  std::fprintf(stderr, "lamella: push server: %s: %s\n", what, ec.message().c_str());
+}
+
+/// Calls an adapter member; an exception becomes a 500 (exceptions never unwind through an Asio
+/// handler).
+template <class F>
+reply guarded(F&& f) noexcept {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lamella: push adapter threw: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "lamella: push adapter threw\n");
+  }
+  reply r;
+  r.status = 500;
+  r.headers.emplace_back("Content-Type", "text/plain");
+  r.body = "internal error\n";
+  return r;
+}
+
+reply plain_reply(unsigned status, std::string_view text) {
+  reply r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "text/plain");
+  r.body = std::string(text) + "\n";
+  return r;
+}
+
+http_response api_response(unsigned status, std::string body) {
+  http_response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
+std::string_view header_of(const http_request& req, std::string_view name) {
+  for (const auto& [n, v] : req.headers) {
+    if (iequals(n, name)) return v;
+  }
+  return {};
+}
+
+}  // namespace
+
+class session;
+
+/// One invocation from its request to its answer.
+struct job {
+  job(net::io_context& io, std::shared_ptr<session> s, request r)
+      : owner(std::move(s)), req(std::move(r)), timer(io) {}
+  std::shared_ptr<session> owner;
+  request req;
+  invocation inv;
+  net::steady_timer timer;  // the per-invocation timeout; I/O thread only
+};
+
+class server::impl : public std::enable_shared_from_this<server::impl> {
+ public:
+  impl(const platform_settings& settings, std::unique_ptr<adapter> a, server_options options)
+      : settings_(settings),
+        adapter_(std::move(a)),
+        options_(std::move(options)),
+        work_(net::make_work_guard(io_)),
+        acceptor_(io_),
+        grace_timer_(io_),
+        exit_when_stopped_(options_.exit_process_when_stopped) {
+    if (!options_.shutdown_hooks) options_.shutdown_hooks = detail::run_shutdown_hooks;
+    if (!options_.pre_freeze_hooks) options_.pre_freeze_hooks = detail::run_pre_freeze_hooks;
+  }
+
+  result<void> listen();
+  void run_thread() {
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  // After wait(): every socket and timer is closed, so the I/O thread runs out of work.
+  void shutdown_threads() {
+    hooks_.join();
+    work_.reset();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Any thread.
+  void request_stop() {
+    net::post(io_, [self = shared_from_this()] { self->begin_stop(); });
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    finished_cv_.wait(lock, [&] { return finished_; });
+  }
+  std::uint16_t port() const noexcept { return port_; }
+  void set_exit(bool exit) noexcept { exit_when_stopped_ = exit; }
+
+  // Loop threads (through in_process_transport).
+  result<http_response> next();
+  http_response complete(std::string_view request_id, outcome o);
+  http_response init_failed(outcome o);
+
+  // I/O thread (sessions).
+  void on_request(const std::shared_ptr<session>& s, request req);
+  void on_reply_written(bool counted);
+  bool track(const std::shared_ptr<session>& s);
+  [[nodiscard]] const platform_settings& settings() const noexcept { return settings_; }
+  [[nodiscard]] bool stopping() const noexcept { return stopping_; }
+
+ private:
+  void accept();
+  void begin_stop();
+  void force_stop();
+  void maybe_finish();
+  void finish_stop();
+  void answer(const std::shared_ptr<job>& j, reply r);  // any thread: posts to the I/O thread
+  void arm_timeout(const std::shared_ptr<job>& j);
+  void run_hook(const std::shared_ptr<session>& s, request req, dispatch::kind hook);
+  void end_init_wait(const std::optional<outcome>& failure);
+  std::string new_request_id();
+
+  const platform_settings settings_;
+  const std::unique_ptr<adapter> adapter_;
+  server_options options_;
+
+  net::io_context io_{1};
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  tcp::acceptor acceptor_;
+  std::optional<net::signal_set> signals_;
+  net::steady_timer grace_timer_;
+  net::thread_pool hooks_{1};
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> exit_when_stopped_;
+
+  // I/O thread only.
+  bool stopping_ = false;
+  bool stop_finished_ = false;
+  std::size_t busy_ = 0;  // requests read and not yet answered
+  std::list<std::weak_ptr<session>> sessions_;
+  std::vector<std::pair<std::shared_ptr<session>, request>> init_waiters_;
+  std::mt19937_64 rng_{std::random_device{}()};
+
+  // Shared with the loops; guarded by mutex_.
+  std::mutex mutex_;
+  // Two condition variables, because notify_one() on a shared one could wake a wait()er instead
+  // of a loop, and the job would wait for the next notification (seen: an invocation never ran).
+  std::condition_variable queue_cv_;     // loops in next(): queue_ gained a job, or stopped_
+  std::condition_variable finished_cv_;  // wait() and init_failed(): finished_ became true
+  std::deque<std::shared_ptr<job>> queue_;
+  std::unordered_map<std::string, std::shared_ptr<job>> running_;
+  std::size_t waiting_loops_ = 0;  // loops blocked in next()
+  enum class init_state { pending, done, failed } init_ = init_state::pending;
+  std::optional<outcome> init_failure_;
+  bool stopped_ = false;   // no more invocations: next() ends
+  bool finished_ = false;  // the stop is complete, shutdown hooks included
+};
+
+//------------------------------------------------------------------------------------------------
+// One HTTP/1.1 connection: read a request (head, then body), hand it to the server, write the one
+// answer the server gives back (maybe much later), repeat while keep-alive. I/O thread only.
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(server::impl& owner, tcp::socket socket) : owner_(owner), stream_(std::move(socket)) {}
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  void start() {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = peer.address().to_string();
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    read_head();
+  }
+
+  /// Writes `r` as the answer to the current request; `counted` when the server counted the
+  /// request as busy. Keeps the connection unless the client or the server wants it closed.
+  void respond(reply r, bool counted) {
+    if (closed_) {
+      owner_.on_reply_written(counted);
+      return;
+    }
+    response_ = {};
+    response_.version(11);
+    response_.result(r.status);
+    for (auto& [name, value] : r.headers) response_.insert(name, value);
+    response_.body() = std::move(r.body);
+    keep_alive_ = keep_alive_ && !owner_.stopping();
+    response_.keep_alive(keep_alive_);
+    response_.prepare_payload();
+    stream_.expires_after(owner_.settings().io_timeout);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this(), counted](beast::error_code ec, std::size_t) {
+                        self->on_write(ec, counted);
+                      });
+  }
+
+  /// Whether a request is between its read and its answer.
+  [[nodiscard]] bool busy() const noexcept { return busy_; }
+
+  /// Closes the connection now (pending operations end with operation_aborted).
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+ private:
+  void read_head() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(owner_.settings().header_limit));
+    parser_->body_limit(owner_.settings().body_limit);
+    // The first request must come within the header timeout (slow clients); later ones within the
+    // idle timeout of a keep-alive connection.
+    stream_.expires_after(first_ ? owner_.settings().header_timeout
+                                 : owner_.settings().idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
+  }
+
+  void on_head(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    first_ = false;
+    const auto& head = parser_->get();
+    const auto expect = head[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      // curl waits for this before sending a body over 1 MiB.
+      static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(owner_.settings().io_timeout);
+      net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
+                       [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                         if (wec) return self->close();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(owner_.settings().io_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto message = parser_->release();
+    keep_alive_ = message.keep_alive();
+    request req;
+    req.method = std::string(message.method_string());
+    req.target = std::string(message.target());
+    req.headers.reserve(16);
+    for (const auto& field : message) {
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    req.body = std::move(message.body());
+    req.remote_address = remote_;
+    busy_ = true;
+    owner_.on_request(shared_from_this(), std::move(req));
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == http::error::header_limit) return refuse(431, "request header fields too large");
+    if (ec == http::error::body_limit) return refuse(413, "payload too large");
+    // The peer closed, the timeout struck (a slow or idle client), or the server is stopping:
+    // all expected. A parse error gets a 400.
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::eof ||
+        ec == net::error::connection_reset || closed_) {
+      return close();
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+      return refuse(400, "bad request");
+    }
+    close();
+  }
+
+  /// Answers an unreadable request and closes the connection after a lingering read.
+  void refuse(unsigned status, std::string_view text) {
+    keep_alive_ = false;
+    lingering_ = true;
+    respond(plain_reply(status, text), false);
+  }
+
+  void on_write(beast::error_code ec, bool counted) {
+    busy_ = false;
+    owner_.on_reply_written(counted);
+    if (ec) {
+      if (ec != net::error::operation_aborted) fail(ec, "write");
+      return close();
+    }
+    if (lingering_) return linger();
+    if (!keep_alive_ || owner_.stopping()) return close();
+    read_head();
+  }
+
+  /// Half-closes, then reads and drops what the client still sends, for a bounded time.
+  void linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(linger_time);
+    drain();
+  }
+  void drain() {
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close();
+                              self->drain();
+                            });
+  }
+
+  server::impl& owner_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  std::string remote_;
+  std::array<char, 16 * 1024> scratch_{};
+  bool first_ = true;
+  bool keep_alive_ = true;
+  bool busy_ = false;
+  bool closed_ = false;
+  bool lingering_ = false;
+};
+
+//------------------------------------------------------------------------------------------------
+// The in-process transport: the Lambda Runtime API, answered by the server without a socket.
+
+class in_process_transport final : public transport {
+ public:
+  explicit in_process_transport(std::shared_ptr<server::impl> server)
+      : server_(std::move(server)) {}
+
+  result<http_response> send(const http_request& request) override {
+    const std::string_view target = request.target;
+    if (request.method == "GET" && target == detail::next_target) return server_->next();
+    if (request.method != "POST") return api_response(404, R"({"errorType":"NotFound"})");
+    if (target == detail::init_error_target) {
+      return server_->init_failed(
+          outcome::failure_with_body(error_type_or_unknown(request), std::string(request.body)));
+    }
+    constexpr std::string_view prefix = "/2018-06-01/runtime/invocation/";
+    if (target.substr(0, prefix.size()) == prefix) {
+      const auto rest = target.substr(prefix.size());
+      const auto slash = rest.find('/');
+      if (slash != std::string_view::npos) {
+        const auto id = rest.substr(0, slash);
+        const auto what = rest.substr(slash + 1);
+        if (what == "response") {
+          const auto type = header_of(request, detail::content_type_header);
+          return server_->complete(
+              id, outcome::success(std::string(request.body),
+                                   type.empty() ? "application/json" : std::string(type)));
+        }
+        if (what == "error") {
+          return server_->complete(id, outcome::failure_with_body(error_type_or_unknown(request),
+                                                                  std::string(request.body)));
+        }
+      }
+    }
+    return api_response(404, R"({"errorType":"NotFound"})");
+  }
+
+  [[nodiscard]] std::string_view name() const noexcept override { return "in-process"; }
+
+ private:
+  static std::string error_type_or_unknown(const http_request& request) {
+    const auto type = header_of(request, detail::error_type_header);
+    return type.empty() ? std::string("Unknown") : std::string(type);
+  }
+
+  std::shared_ptr<server::impl> server_;
+};
+
+//------------------------------------------------------------------------------------------------
+// server::impl
+
+result<void> server::impl::listen() {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(settings_.listen_address, ec);
+  if (ec) {
+    std::fprintf(stderr, "lamella: bad listen address '%s'\n", settings_.listen_address.c_str());
+    return errc::invalid_configuration;
+  }
+  const tcp::endpoint endpoint(address, settings_.port);
+  if (acceptor_.open(endpoint.protocol(), ec); !ec) {
+    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (acceptor_.bind(endpoint, ec); !ec)
+      acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    std::fprintf(stderr, "lamella: cannot listen on %s:%u: %s\n", settings_.listen_address.c_str(),
+                 static_cast<unsigned>(settings_.port), ec.message().c_str());
+    return errc::invalid_configuration;
+  }
+  port_ = acceptor_.local_endpoint(ec).port();
+  if (options_.handle_signals) {
+    signals_.emplace(io_, SIGTERM, SIGINT);
+    signals_->async_wait([this](beast::error_code sec, int) {
+      if (!sec) begin_stop();
+    });
+  }
+  std::fprintf(stderr, "lamella: %s platform listening on %s:%u\n",
+               std::string(to_string(settings_.kind)).c_str(), settings_.listen_address.c_str(),
+               static_cast<unsigned>(port_));
+  accept();
+  return {};
+}
+
+void server::impl::accept() {
+  acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      auto s = std::make_shared<session>(*this, std::move(socket));
+      // Beyond the connection limit the socket is closed at once (the session dies here).
+      if (track(s)) s->start();
+    } else {
+      fail(ec, "accept");
+    }
+    accept();
+  });
+}
+
+bool server::impl::track(const std::shared_ptr<session>& s) {
+  sessions_.remove_if([](const std::weak_ptr<session>& w) { return w.expired(); });
+  if (sessions_.size() >= settings_.connection_limit || stopping_) {
+    s->close();
+    return false;
+  }
+  sessions_.push_back(s);
+  return true;
+}
+
+std::string server::impl::new_request_id() {
+  // A random UUID (version 4 layout), as Lambda's request ids.
+  const std::uint64_t a = rng_();
+  const std::uint64_t b = rng_();
+  char text[37];
+  std::snprintf(text, sizeof text, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return text;
+}
+
+void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
+  ++busy_;
+  std::optional<outcome> failed;
+  {
+    const std::lock_guard lock(mutex_);
+    if (init_ == init_state::failed) failed = init_failure_;
+  }
+  if (failed)
+    return s->respond(guarded([&] { return adapter_->on_init_error(req, *failed); }), true);
+
+  const std::string id = new_request_id();
+  dispatch d;
+  try {
+    d = adapter_->on_request(req, id);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lamella: push adapter threw: %s\n", e.what());
+    d.what = dispatch::kind::reply_now;
+    d.immediate = plain_reply(500, "internal error");
+  }
+  switch (d.what) {
+    case dispatch::kind::reply_now:
+      return s->respond(std::move(d.immediate), true);
+    case dispatch::kind::initialize: {
+      std::optional<outcome> failure;
+      {
+        const std::lock_guard lock(mutex_);
+        if (init_ == init_state::pending) {
+          init_waiters_.emplace_back(s, std::move(req));
+          return;
+        }
+        failure = init_failure_;  // set when init failed since the check above
+      }
+      return s->respond(guarded([&] {
+                          return adapter_->on_hook(req, dispatch::kind::initialize,
+                                                   failure ? &*failure : nullptr);
+                        }),
+                        true);
+    }
+    case dispatch::kind::pre_stop:
+    case dispatch::kind::pre_freeze:
+      return run_hook(s, std::move(req), d.what);
+    case dispatch::kind::invoke:
+      break;
+  }
+  if (stopping_) return s->respond(guarded([&] { return adapter_->on_overload(req); }), true);
+  auto j = std::make_shared<job>(io_, s, std::move(req));
+  j->inv = std::move(d.inv);
+  if (j->inv.request_id.empty()) j->inv.request_id = id;
+  if (j->inv.function_arn.empty()) {
+    const auto& f = settings_.function;
+    j->inv.function_arn = "arn:aws:lambda:" + f.region + ":" + f.account_id + ":function:" + f.name;
+  }
+  {
+    std::unique_lock lock(mutex_);
+    if (init_ == init_state::failed) {  // since the check above
+      const outcome failure = *init_failure_;
+      lock.unlock();
+      return s->respond(guarded([&] { return adapter_->on_init_error(j->req, failure); }), true);
+    }
+    // Room: one per loop waiting in next() (it takes the job at once), plus the queue limit.
+    if (queue_.size() < settings_.queue_limit + waiting_loops_ &&
+        running_.find(j->inv.request_id) == running_.end()) {
+      queue_.push_back(j);
+      lock.unlock();
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  s->respond(guarded([&] { return adapter_->on_overload(j->req); }), true);
+}
+
+void server::impl::run_hook(const std::shared_ptr<session>& s, request req, dispatch::kind hook) {
+  net::post(hooks_, [self = shared_from_this(), s, req = std::move(req), hook]() mutable {
+    const auto failure = hook == dispatch::kind::pre_stop ? self->options_.shutdown_hooks()
+                                                          : self->options_.pre_freeze_hooks();
+    auto r =
+        guarded([&] { return self->adapter_->on_hook(req, hook, failure ? &*failure : nullptr); });
+    net::post(self->io_, [s, r = std::move(r)]() mutable { s->respond(std::move(r), true); });
+  });
+}
+
+void server::impl::on_reply_written(bool counted) {
+  if (counted) --busy_;
+  maybe_finish();
+}
+
+void server::impl::answer(const std::shared_ptr<job>& j, reply r) {
+  net::post(io_, [j, r = std::move(r)]() mutable {
+    j->timer.cancel();
+    j->owner->respond(std::move(r), true);
+  });
+}
+
+void server::impl::arm_timeout(const std::shared_ptr<job>& j) {
+  net::post(io_, [self = shared_from_this(), j] {
+    j->timer.expires_after(self->settings_.function.timeout);
+    j->timer.async_wait([self, j](beast::error_code ec) {
+      if (ec) return;
+      {
+        const std::lock_guard lock(self->mutex_);
+        if (self->running_.erase(j->inv.request_id) == 0) return;  // answered meanwhile
+      }
+      j->owner->respond(guarded([&] { return self->adapter_->on_timeout(j->req, j->inv); }), true);
+    });
+  });
+}
+
+result<http_response> server::impl::next() {
+  std::shared_ptr<job> j;
+  {
+    std::unique_lock lock(mutex_);
+    if (init_ == init_state::pending) {
+      // The first /next from any loop means the function's init is done.
+      init_ = init_state::done;
+      net::post(io_, [self = shared_from_this()] { self->end_init_wait(std::nullopt); });
+    }
+    ++waiting_loops_;
+    queue_cv_.wait(
+        lock, [&] { return !queue_.empty() || (stopped_ && !exit_when_stopped_) || finished_; });
+    --waiting_loops_;
+    if (queue_.empty()) {
+      if (exit_when_stopped_) {
+        // The process ends from the stop path; a language adapter must not exit first with an
+        // error status, so this loop waits for that.
+        queue_cv_.wait(lock, [] { return false; });
+      }
+      return errc::shutting_down;
+    }
+    j = std::move(queue_.front());
+    queue_.pop_front();
+    j->inv.deadline = std::chrono::system_clock::now() + settings_.function.timeout;
+    running_.emplace(j->inv.request_id, j);
+  }
+  arm_timeout(j);
+  const invocation& inv = j->inv;
+  http_response r;
+  r.status = 200;
+  const auto deadline_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(inv.deadline.time_since_epoch())
+          .count();
+  r.headers.reserve(9);
+  r.headers.emplace_back(detail::request_id_header, inv.request_id);
+  r.headers.emplace_back(detail::deadline_header, std::to_string(deadline_ms));
+  r.headers.emplace_back(detail::function_arn_header, inv.function_arn);
+  if (!inv.trace_id.empty()) r.headers.emplace_back(detail::trace_id_header, inv.trace_id);
+  if (!inv.client_context.empty()) {
+    r.headers.emplace_back(detail::client_context_header, inv.client_context);
+  }
+  if (!inv.cognito_identity.empty()) {
+    r.headers.emplace_back(detail::cognito_identity_header, inv.cognito_identity);
+  }
+  if (!inv.tenant_id.empty()) r.headers.emplace_back(detail::tenant_id_header, inv.tenant_id);
+  r.headers.emplace_back(detail::content_type_header,
+                         inv.content_type.empty() ? "application/json" : inv.content_type);
+  if (!inv.platform_context.empty()) {
+    r.headers.emplace_back(detail::platform_context_header, inv.platform_context);
+  }
+  r.body = inv.payload;  // the job keeps its copy for on_outcome()
+  return r;
+}
+
+http_response server::impl::complete(std::string_view request_id, outcome o) {
+  std::shared_ptr<job> j;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto it = running_.find(std::string(request_id));
+    if (it != running_.end()) {
+      j = std::move(it->second);
+      running_.erase(it);
+    }
+  }
+  if (!j) {
+    // Unknown, already answered, or timed out: refused as Lambda refuses it.
+    return api_response(400,
+                        R"({"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"})");
+  }
+  answer(j, guarded([&] { return adapter_->on_outcome(j->req, j->inv, o); }));
+  return api_response(202, R"({"status":"OK"})");
+}
+
+http_response server::impl::init_failed(outcome o) {
+  std::deque<std::shared_ptr<job>> queued;
+  {
+    const std::lock_guard lock(mutex_);
+    if (init_ != init_state::failed) {
+      init_ = init_state::failed;
+      init_failure_ = o;
+      queued.swap(queue_);
+    }
+  }
+  for (const auto& j : queued) {
+    answer(j, guarded([&] { return adapter_->on_init_error(j->req, o); }));
+  }
+  net::post(io_, [self = shared_from_this(), o] { self->end_init_wait(o); });
+  // The environment serves init errors until the platform stops it; then the caller exits.
+  wait();
+  return api_response(202, R"({"status":"OK"})");
+}
+
+void server::impl::end_init_wait(const std::optional<outcome>& failure) {
+  auto waiters = std::move(init_waiters_);
+  init_waiters_.clear();
+  for (auto& waiter : waiters) {
+    const request& req = waiter.second;
+    waiter.first->respond(guarded([&] {
+                            return adapter_->on_hook(req, dispatch::kind::initialize,
+                                                     failure ? &*failure : nullptr);
+                          }),
+                          true);
+  }
+}
+
+void server::impl::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  beast::error_code ec;
+  acceptor_.close(ec);
+  if (signals_) signals_->cancel(ec);
+  // Idle connections go now; busy ones close after their answer (respond() sees stopping()).
+  for (const auto& w : std::list<std::weak_ptr<session>>(sessions_)) {
+    if (auto s = w.lock(); s && !s->busy()) s->close();
+  }
+  grace_timer_.expires_after(settings_.shutdown_grace);
+  grace_timer_.async_wait([self = shared_from_this()](beast::error_code tec) {
+    if (!tec) self->force_stop();
+  });
+  maybe_finish();
+}
+
+void server::impl::force_stop() {
+  // The grace period is over: answer what is left, give the answers a moment, then close all.
+  std::deque<std::shared_ptr<job>> queued;
+  std::unordered_map<std::string, std::shared_ptr<job>> running;
+  {
+    const std::lock_guard lock(mutex_);
+    queued.swap(queue_);
+    running.swap(running_);
+  }
+  for (const auto& j : queued) answer(j, guarded([&] { return adapter_->on_overload(j->req); }));
+  for (const auto& entry : running) {
+    const auto& j = entry.second;
+    answer(j, guarded([&] { return adapter_->on_timeout(j->req, j->inv); }));
+  }
+  auto waiters = std::move(init_waiters_);
+  init_waiters_.clear();
+  for (auto& waiter : waiters) {
+    const request& req = waiter.second;
+    waiter.first->respond(guarded([&] { return adapter_->on_overload(req); }), true);
+  }
+  grace_timer_.expires_after(final_write_time);
+  grace_timer_.async_wait([self = shared_from_this()](beast::error_code tec) {
+    if (!tec) self->finish_stop();
+  });
+}
+
+void server::impl::maybe_finish() {
+  if (stopping_ && busy_ == 0) {
+    bool queued = false;
+    {
+      const std::lock_guard lock(mutex_);
+      queued = !queue_.empty();
+    }
+    if (!queued) finish_stop();
+  }
+}
+
+void server::impl::finish_stop() {
+  if (stop_finished_) return;
+  stop_finished_ = true;
+  grace_timer_.cancel();
+  for (const auto& w : std::list<std::weak_ptr<session>>(sessions_)) {
+    if (auto s = w.lock()) s->close();
+  }
+  bool init_failed = false;
+  {
+    const std::lock_guard lock(mutex_);
+    stopped_ = true;
+    init_failed = init_ == init_state::failed;
+  }
+  queue_cv_.notify_all();
+  net::post(hooks_, [self = shared_from_this(), init_failed] {
+    (void)self->options_.shutdown_hooks();
+    if (self->exit_when_stopped_) {
+      std::fflush(nullptr);
+      std::_Exit(init_failed ? 1 : 0);
+    }
+    {
+      const std::lock_guard lock(self->mutex_);
+      self->finished_ = true;
+    }
+    self->queue_cv_.notify_all();
+    self->finished_cv_.notify_all();
+  });
+}
+
+//------------------------------------------------------------------------------------------------
+// server
+
+server::server(std::shared_ptr<impl> p) noexcept : impl_(std::move(p)) {}
+
+result<std::unique_ptr<server>> server::start(const platform_settings& settings,
+                                              std::unique_ptr<adapter> platform_adapter,
+                                              server_options options) {
+  auto p = std::make_shared<impl>(settings, std::move(platform_adapter), std::move(options));
+  if (auto r = p->listen(); !r) return r.error();
+  p->run_thread();
+  return std::unique_ptr<server>(new server(std::move(p)));
+}
+
+server::~server() {
+  impl_->set_exit(false);
+  impl_->request_stop();
+  impl_->wait();
+  impl_->shutdown_threads();
+}
+
+std::uint16_t server::port() const noexcept { return impl_->port(); }
+
+std::unique_ptr<transport> server::make_transport() {
+  return std::make_unique<in_process_transport>(impl_);
+}
+
+void server::request_stop() { impl_->request_stop(); }
+
+void server::wait() { impl_->wait(); }
+
+void server::set_exit_process_when_stopped(bool exit) noexcept { impl_->set_exit(exit); }
+
+result<server*> server_for_process(bool exit_process_when_stopped) {
+  static std::mutex mutex;
+  static server* instance = nullptr;  // never destroyed: it serves until the process ends
+  const std::lock_guard lock(mutex);
+  if (instance != nullptr) return instance;
+  auto settings = platform_from_env(process_environment());
+  if (!settings || !is_push(settings->kind)) return errc::invalid_configuration;
+  server_options options;
+  options.handle_signals = true;
+  options.exit_process_when_stopped = exit_process_when_stopped;
+  auto s = server::start(*settings, make_platform_adapter(*settings), std::move(options));
+  if (!s) return s.error();
+  instance = s->release();
+  return instance;
+}
+
+std::unique_ptr<adapter> make_platform_adapter(const platform_settings& settings) {
+  function_info f;
+  f.name = settings.function.name;
+  f.version = settings.function.version;
+  f.region = settings.function.region;
+  f.account_id = settings.function.account_id;
+  f.memory_mb = settings.function.memory_mb;
+  f.timeout = settings.function.timeout;
+  if (settings.kind == platform_kind::fc) return make_fc_adapter(fc_options{std::move(f)});
+  http_options options;
+  options.function = std::move(f);
+  return make_http_adapter(std::move(options));
+}
+
+}  // namespace lamella::push

@@ -1,0 +1,95 @@
+// The push server: an HTTP server inside the function's process for the push platforms (FC,
+// HTTP containers). It turns each request into an invocation through a platform adapter
+// (push_adapter.h) and hands invocations to the language adapters through an in-process
+// transport that speaks the Lambda Runtime API, so that every language runs unchanged.
+#pragma once
+
+#include "server/push_adapter.h"
+
+#include "lamella/error.h"
+#include "lamella/outcome.h"
+#include "lamella/platform.h"
+#include "lamella/transport.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace lamella::push {
+
+/// Runs a set of lifecycle hooks; returns the first failure, nullopt when all succeeded.
+using hook_runner = std::function<std::optional<outcome>()>;
+
+/// Settings of one server beyond the platform's.
+struct server_options {
+  /// Stop on SIGTERM and SIGINT (the process-wide server does; tests do not).
+  bool handle_signals = false;
+  /// After a stop (and the shutdown hooks), end the process: exit status 0, or 1 when init
+  /// failed. For language adapters that cannot tell a platform shutdown from a lost Runtime API;
+  /// C++ run() turns it off and returns instead.
+  bool exit_process_when_stopped = false;
+  /// The shutdown hooks (run by `GET /pre-stop` and after a stop) and the pre-freeze hooks.
+  hook_runner shutdown_hooks;    ///< empty = detail::run_shutdown_hooks
+  hook_runner pre_freeze_hooks;  ///< empty = detail::run_pre_freeze_hooks
+};
+
+/// The push server. Listens on construction; one I/O thread owns the sockets; invocations wait in
+/// a bounded queue until a loop's in-process transport asks for `/next`.
+/// Thread-safe: every public member may be called from any thread. Transports it made must not be
+/// used after the server is destroyed.
+class server {
+ public:
+  /// Binds `settings.listen_address:settings.port`, starts the I/O thread and prints
+  /// `lamella: <platform> platform listening on <address>:<port>` to stderr.
+  /// Errors: invalid_configuration (the address does not parse, or bind/listen failed; the
+  /// system error is printed).
+  static result<std::unique_ptr<server>> start(const platform_settings& settings,
+                                               std::unique_ptr<adapter> platform_adapter,
+                                               server_options options = {});
+
+  /// Stops as request_stop() does, waits for the stop to complete, and joins the threads.
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// The port listened on (the real one when 0 was asked).
+  [[nodiscard]] std::uint16_t port() const noexcept;
+
+  /// A transport for one loop's lambda_client: `GET /next` blocks until an invocation is queued
+  /// (or returns errc::shutting_down once the server has stopped); `POST .../{id}/response` and
+  /// `.../error` answer that invocation's HTTP request (202; 400 for an unknown or expired id);
+  /// `POST /runtime/init/error` puts the server in the failed-init state and then blocks until
+  /// the server has stopped, as Lambda ends an environment whose init failed. Streaming
+  /// (begin_chunked) answers not_supported. Each loop needs its own transport.
+  std::unique_ptr<transport> make_transport();
+
+  /// Begins a graceful stop, as SIGTERM does: stop accepting, close idle connections, let the
+  /// queued and running invocations finish within the grace period, answer what is left with
+  /// on_timeout()/on_overload(), then run the shutdown hooks. Returns at once; idempotent.
+  void request_stop();
+
+  /// Blocks until a stop has completed (the shutdown hooks included).
+  void wait();
+
+  /// Whether exiting is left to the caller (see server_options::exit_process_when_stopped).
+  void set_exit_process_when_stopped(bool exit) noexcept;
+
+  class impl;
+
+ private:
+  explicit server(std::shared_ptr<impl> p) noexcept;
+  std::shared_ptr<impl> impl_;
+};
+
+/// The process-wide server for a push platform (fc, http), started on first use from the process
+/// environment (platform_from_env) with signal handling and the platform's adapter. Later calls
+/// return the same server; `exit_process_when_stopped` is taken from the first call.
+/// Errors: invalid_configuration (not a push platform, or the server could not start).
+/// Thread-safe.
+result<server*> server_for_process(bool exit_process_when_stopped);
+
+/// The adapter of a push platform, with the function's settings. REQUIRES: is_push(kind).
+std::unique_ptr<adapter> make_platform_adapter(const platform_settings& settings);
+
+}  // namespace lamella::push
