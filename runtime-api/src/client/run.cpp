@@ -225,16 +225,15 @@ result<void> run_loop(lambda_client& client, const handler& h, const run_options
 }
 
 int run(const handler& h, const run_options& options) {
-  if (const auto platform = platform_of(options); is_push_platform(platform)) {
-    return run_push(h, options, **platform);
-  }
+  const auto platform = platform_of(options);
+  if (is_push_platform(platform)) return run_push(h, options, **platform);
   auto client = make_lambda_client(options);
   if (!client) return 1;
   auto r = run_loop(*client, h, options);
   if (!r) {
-    const std::string scf = scf_endpoint_of(options);
+    const bool scf = platform && *platform && (**platform).kind == platform_kind::scf;
     std::fprintf(stderr, "lamella: exiting: %s (%s)\n", r.error().message().c_str(),
-                 scf.empty() ? endpoint_of(options).c_str() : scf.c_str());
+                 scf ? (**platform).runtime_api.c_str() : endpoint_of(options).c_str());
     return 1;
   }
   return 0;
