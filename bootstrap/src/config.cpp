@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "lamella/platform.h"
+
 #include <cstdlib>
 
 namespace lamella {
@@ -44,34 +46,25 @@ bool node_module_exists(std::string_view handler, const std::filesystem::path& r
 
 result<config> config_from_env(const env_reader& env, const file_probe& files) {
   config c;
-  const auto set = [&env](std::string_view name) {
-    const auto value = env(name);
-    return value && !value->empty();
-  };
-  const auto platform_name = env("LAMELLA_PLATFORM");
-  if (platform_name) {
-    if (*platform_name == "lambda") {
+  // One rule for every process lamella runs in (this bootstrap, node, python -m lamella):
+  // lamella::platform_from_env decides the platform.
+  const auto settings = platform_from_env(env);
+  if (!settings) return settings.error();
+  switch (settings->kind) {
+    case platform_kind::lambda:
       c.platform_kind = platform::lambda;
-    } else if (*platform_name == "scf") {
+      break;
+    case platform_kind::scf:
       c.platform_kind = platform::scf;
-    } else {
-      return errc::invalid_configuration;
-    }
-  } else if (set("AWS_LAMBDA_RUNTIME_API")) {
-    c.platform_kind = platform::lambda;
-  } else if (set("SCF_RUNTIME_API")) {
-    c.platform_kind = platform::scf;
-  } else {
-    return errc::invalid_configuration;
+      break;
+    case platform_kind::fc:
+      c.platform_kind = platform::fc;
+      break;
+    case platform_kind::http:
+      c.platform_kind = platform::http;
+      break;
   }
-  if (c.platform_kind == platform::lambda) {
-    if (!set("AWS_LAMBDA_RUNTIME_API")) return errc::invalid_configuration;
-    c.runtime_api = *env("AWS_LAMBDA_RUNTIME_API");
-  } else {
-    if (!set("SCF_RUNTIME_API")) return errc::invalid_configuration;
-    const auto port = env("SCF_RUNTIME_API_PORT");
-    c.runtime_api = *env("SCF_RUNTIME_API") + ":" + (port && !port->empty() ? *port : "9001");
-  }
+  c.runtime_api = settings->runtime_api;  // empty for push platforms: served in-process
 
   const auto root = env("LAMBDA_TASK_ROOT");
   c.task_root =

@@ -24,6 +24,8 @@ env_reader process_env();
 enum class platform {
   lambda,  ///< the Lambda Runtime API at AWS_LAMBDA_RUNTIME_API
   scf,     ///< Tencent SCF's runtime API at SCF_RUNTIME_API:SCF_RUNTIME_API_PORT (default 9001)
+  fc,      ///< Alibaba FC custom runtime: lamella's push server on FC_CUSTOM_LISTEN_PORT (9000)
+  http,    ///< HTTP containers (Knative, Cloud Run, OpenFaaS): the push server on PORT (8080)
 };
 
 /// Whether a regular file exists at a path. Lets tests decide what the task root holds.
@@ -54,18 +56,23 @@ struct config {
 };
 
 /// Builds the configuration from `env`, looking at the task root through `files`.
-/// Platform: `LAMELLA_PLATFORM` if set ("lambda" or "scf"), else lambda when
-/// `AWS_LAMBDA_RUNTIME_API` is set, else scf when `SCF_RUNTIME_API` is set; the chosen
-/// platform's address must be set (runtime_api = AWS_LAMBDA_RUNTIME_API, or
-/// `SCF_RUNTIME_API:SCF_RUNTIME_API_PORT` with port 9001 by default). Language: `LAMELLA_LANGUAGE`
-/// ("cpp", "python") if set, else from the handler's form and the files it names:
+/// Platform: lamella::platform_from_env (lamella/platform.h): `LAMELLA_PLATFORM` (lambda, scf,
+/// fc, http) if set, else lambda when `AWS_LAMBDA_RUNTIME_API` is set, scf when
+/// `SCF_RUNTIME_API` is, fc when `FC_CUSTOM_LISTEN_PORT`/`FC_SERVER_PORT` is, http when `PORT`
+/// is; runtime_api is the pull platform's "host:port" (empty for fc and http, which lamella
+/// serves in-process). Language: `LAMELLA_LANGUAGE` ("cpp", "python", "node") if set, else from
+/// the handler's form and the files it names:
 ///   - `lib.so:symbol` (a ':' in it) is C++;
 ///   - `module.function` or `dir/sub/module.function` (split at the last '.') is Python when
 ///     `<root>/<module>.py` or `<root>/<module>/__init__.py` exists, for root = the task root or
-///     `/opt/python` (a layer); with no such file it is still Python (the only interpreted
-///     language so far), so that a missing module gives Python's Runtime.ImportModuleError.
+///     `/opt/python` (a layer);
+///   - `file.export[.nested]` (the last path component split at its first '.') is Node.js when
+///     `<task root>/<file>` with no extension or with `.js`, `.mjs` or `.cjs` is a file;
+///   - with no such file it is Node.js when the task root has a package.json, else Python, so
+///     that a missing module gets that language's Runtime.ImportModuleError.
 /// Errors: invalid_configuration (no platform recognised, unknown LAMELLA_PLATFORM or
-/// LAMELLA_LANGUAGE), malformed_handler (empty `_HANDLER` or a form no language claims).
+/// LAMELLA_LANGUAGE, a bad number), malformed_handler (empty `_HANDLER` or a form no language
+/// claims).
 result<config> config_from_env(const env_reader& env, const file_probe& files = real_files());
 
 /// On SCF: the Lambda variables the language runtimes read for their context, from SCF's

@@ -22,7 +22,8 @@ int main() {
           "'file.export' for a Node.js handler or 'library.so:symbol' for a C++ handler");
     }
     std::fprintf(stderr,
-                 "lamella bootstrap: %s: set AWS_LAMBDA_RUNTIME_API or SCF_RUNTIME_API (this "
+                 "lamella bootstrap: %s: no platform recognised: set AWS_LAMBDA_RUNTIME_API, "
+                 "SCF_RUNTIME_API, FC_CUSTOM_LISTEN_PORT, PORT or LAMELLA_PLATFORM (this "
                  "program is started by a platform or by `lamella serve`)\n",
                  cfg.error().message().c_str());
     return 1;

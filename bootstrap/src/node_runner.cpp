@@ -1,5 +1,7 @@
 #include "node_runner.h"
 
+#include "lamella/platform.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,6 +74,15 @@ int run_node(const config& cfg, const run_options& options) {
     char* end = nullptr;
     const long v = std::strtol(m, &end, 10);
     if (end != m && *end == '\0') memory_mb = v;
+  }
+  // On a push platform each concurrent invocation's wait for work holds one libuv worker
+  // thread (the addon's next()): give node enough of them, beside the four it has for fs/dns.
+  if (std::getenv("UV_THREADPOOL_SIZE") == nullptr) {
+    const auto platform = platform_from_env(process_environment());
+    if (platform && is_push(platform->kind) && platform->concurrency > 1) {
+      const unsigned threads = std::min(1024U, platform->concurrency + 4);
+      ::setenv("UV_THREADPOOL_SIZE", std::to_string(threads).c_str(), 1);
+    }
   }
   const char* node_options = std::getenv("NODE_OPTIONS");
   std::vector<std::string> args{node->string()};

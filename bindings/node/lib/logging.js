@@ -21,6 +21,27 @@ function setInvocation(requestId, tenantId) {
   globalThis[REQUEST_ID] = requestId;
 }
 
+// With instance concurrency (push platforms), several invocations interleave on the event loop:
+// each one's ids then follow its own asynchronous work (AsyncLocalStorage), not a global.
+let scoped = null;
+
+/** Switches to per-invocation ids (call once, before serving, when invocations can overlap). */
+function enableConcurrentInvocations() {
+  if (scoped === null) scoped = new (require('async_hooks').AsyncLocalStorage)();
+}
+
+/** Runs `fn` as the invocation `requestId`: its log lines (and those of what it starts) carry it. */
+function runWithInvocation(requestId, tenantId, fn) {
+  setInvocation(requestId, tenantId);
+  if (scoped === null) return fn();
+  return scoped.run({ requestId, tenantId: tenantId || undefined }, fn);
+}
+
+/** The ids the current log line belongs to. */
+function current() {
+  return (scoped !== null && scoped.getStore()) || state;
+}
+
 function errorFields(error) {
   return {
     errorType: error?.constructor?.name ?? 'UnknownError',
@@ -35,8 +56,9 @@ function jsonReplacer(_key, value) {
 
 /** One JSON log record for `args` at `level`. */
 function formatJson(level, args) {
-  const record = { timestamp: new Date().toISOString(), level, requestId: state.requestId };
-  if (state.tenantId !== undefined) record.tenantId = state.tenantId;
+  const ids = current();
+  const record = { timestamp: new Date().toISOString(), level, requestId: ids.requestId };
+  if (ids.tenantId !== undefined) record.tenantId = ids.tenantId;
   if (args.length === 1) {
     record.message = args[0];
     try {
@@ -54,7 +76,7 @@ function formatJson(level, args) {
 
 /** One text log line for `args` at `level`. */
 function formatText(level, args) {
-  return `${new Date().toISOString()}\t${state.requestId}\t${level}\t${util.format(...args)}`;
+  return `${new Date().toISOString()}\t${current().requestId}\t${level}\t${util.format(...args)}`;
 }
 
 /** True when AWS_LAMBDA_LOG_FORMAT asks for JSON logs. */
@@ -84,4 +106,8 @@ function patchConsole(env = process.env, write = (line) => process.stdout.write(
   console.fatal = logger('FATAL');
 }
 
-module.exports = { patchConsole, setInvocation, formatJson, formatText, jsonFormat, LEVELS };
+module.exports = {
+  patchConsole,
+  setInvocation,
+  enableConcurrentInvocations,
+  runWithInvocation, formatJson, formatText, jsonFormat, LEVELS };

@@ -16,6 +16,9 @@ const errors = require('./errors');
 const logging = require('./logging');
 
 const EXIT_UNCAUGHT = 129;
+// The runtimes serving in this process: one, or `concurrency` on a push platform.
+const active = [];
+let beforeExitInstalled = false;
 const EXIT_UNHANDLED_REJECTION = 128;
 
 /** The `awslambda` global the AWS runtime provides (unless AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA). */
@@ -101,12 +104,25 @@ class Runtime {
 
   /** Starts serving: asks for the next invocation. */
   start() {
-    process.on('beforeExit', () => {
-      const action = this.onEmptyLoop;
-      this.onEmptyLoop = null;
-      if (action !== null) action();
-    });
+    active.push(this);
+    if (!beforeExitInstalled) {
+      beforeExitInstalled = true;
+      process.on('beforeExit', () => {
+        for (const runtime of active) {
+          const action = runtime.onEmptyLoop;
+          runtime.onEmptyLoop = null;
+          if (action !== null) action();
+        }
+      });
+    }
     this.next();
+  }
+
+  /** Serves with the handler another runtime of this process loaded (instance concurrency). */
+  adopt(loaded) {
+    this.handler = loaded.handler;
+    this.isAsync = loaded.isAsync;
+    this.streaming = loaded.streaming;
   }
 
   next() {
@@ -145,8 +161,11 @@ class Runtime {
 
   /** Runs the handler for one invocation. */
   serve(inv) {
+    logging.runWithInvocation(inv.requestId, inv.tenantId, () => this.serveOne(inv));
+  }
+
+  serveOne(inv) {
     const id = inv.requestId;
-    logging.setInvocation(id, inv.tenantId);
     if (inv.traceId) this.env._X_AMZN_TRACE_ID = inv.traceId;
     else delete this.env._X_AMZN_TRACE_ID;
     if (this.streaming !== null) {
@@ -304,16 +323,18 @@ class Runtime {
   installFatalHandlers() {
     const fail = (label, error, code) => {
       this.logError(label, error);
-      const invocation = this.current;
       if (this.handler === null) {
         this.initFailed(error, code);
         return;
       }
-      if (invocation !== null && !invocation.finished) {
+      // Which invocation threw is unknown when several run at once: each one in flight fails.
+      for (const runtime of active.length > 0 ? active : [this]) {
+        const invocation = runtime.current;
+        if (invocation === null || invocation.finished) continue;
         invocation.finished = true;
         const body = errors.toErrorResponse(error);
         try {
-          this.client.postError(invocation.id, String(body.errorType), JSON.stringify(body));
+          runtime.client.postError(invocation.id, String(body.errorType), JSON.stringify(body));
         } catch (e) {
           process.stderr.write(`lamella: could not report the error: ${e.message}\n`);
         }
@@ -343,22 +364,32 @@ function loadAddon(env) {
 async function main(argv = process.argv.slice(2), env = process.env) {
   const handlerName = argv[0] || env._HANDLER || '';
   const appRoot = env.LAMBDA_TASK_ROOT || process.cwd();
-  // Empty with only SCF_RUNTIME_API set: the addon's client then finds Tencent SCF's runtime API
-  // in the environment and speaks it.
-  const api = env.AWS_LAMBDA_RUNTIME_API || '';
-  if (!api && !env.SCF_RUNTIME_API) {
+  const native = loadAddon(env);
+  // The platform (lamella/platform.h's rule, the same in every process): the client finds its
+  // endpoint or starts the in-process push server itself.
+  let platform;
+  try {
+    platform = native.platform();
+  } catch (e) {
     process.stderr.write(
-      'lamella-node: neither AWS_LAMBDA_RUNTIME_API nor SCF_RUNTIME_API is set (this program is started by a platform or by `lamella serve`)\n',
+      `lamella-node: ${e.message} (this program is started by a platform or by \`lamella serve\`)\n`,
     );
     process.exit(1);
   }
-  const native = loadAddon(env);
-  const runtime = new Runtime(new native.Client(api), env);
+  const push = platform.kind === 'fc' || platform.kind === 'http';
+  const count = push ? Math.max(1, platform.concurrency) : 1;
+  const runtimes = [];
+  for (let i = 0; i < count; i += 1) runtimes.push(new Runtime(new native.Client(''), env));
+  if (count > 1) logging.enableConcurrentInvocations();
   logging.patchConsole(env);
   installGlobals(env);
-  runtime.installFatalHandlers();
-  await runtime.init(appRoot, handlerName);
-  runtime.start();
+  const first = runtimes[0];
+  first.installFatalHandlers();
+  await first.init(appRoot, handlerName);
+  for (const runtime of runtimes) {
+    if (runtime !== first) runtime.adopt(first);
+    runtime.start();
+  }
 }
 
 module.exports = { main, Runtime, installGlobals, loadAddon };

@@ -8,6 +8,7 @@
 // they are one loopback round trip, which is cheaper than two thread hops, and the JS side
 // awaits nothing meanwhile (the official runtime makes the same choice).
 #include "lamella/lambda_client.h"
+#include "lamella/platform.h"
 #include "lamella/runtime.h"
 #include "lamella/version.h"
 
@@ -268,7 +269,24 @@ Napi::Value client::next(const Napi::CallbackInfo& info) {
   return worker->promise();
 }
 
+/// platform() -> {kind: "lambda"|"scf"|"fc"|"http", concurrency}: the platform this process
+/// serves (lamella::platform_from_env, the rule every lamella process follows). Throws an Error
+/// when none is recognised.
+Napi::Value platform(const Napi::CallbackInfo& info) {
+  const auto settings = lamella::platform_from_env(lamella::process_environment());
+  if (!settings) {
+    throw Napi::Error::New(info.Env(),
+                           "no platform recognised: set AWS_LAMBDA_RUNTIME_API, SCF_RUNTIME_API, "
+                           "FC_CUSTOM_LISTEN_PORT, PORT or LAMELLA_PLATFORM");
+  }
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("kind", Napi::String::New(info.Env(), std::string(lamella::to_string(settings->kind))));
+  o.Set("concurrency", Napi::Number::New(info.Env(), settings->concurrency));
+  return o;
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("platform", Napi::Function::New(env, platform, "platform"));
   exports.Set("Client", client::define(env));
   exports.Set("version", Napi::String::New(env, LAMELLA_VERSION));
   return exports;

@@ -3,17 +3,20 @@
 // to turn one event into one result. Used both by `python -m lamella` and, inside the embedded
 // interpreter, by the generic bootstrap (through liblamella_python.so).
 #include "lamella/lambda_client.h"
+#include "lamella/platform.h"
 #include "lamella/runtime.h"
 #include "lamella/version.h"
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace py = pybind11;
 
@@ -79,25 +82,46 @@ outcome call_python(const py::object& invoke, const invocation& inv) {
 }
 
 /// serve(invoke, runtime_api="", max_invocations=None) -> int
+/// On a push platform with instance concurrency (lamella/platform.h) it runs that many loops,
+/// each on its own thread with its own client; each takes the GIL only to call `invoke`, so
+/// handlers overlap wherever they release it (I/O, sleeps, C extensions).
 int serve(const py::object& invoke, const std::string& runtime_api,
           std::optional<std::size_t> max_invocations) {
   run_options options;
   options.runtime_api = runtime_api;
   options.language = "python";
   options.max_invocations = max_invocations;
-  auto client = make_lambda_client(options);
-  if (!client) return 1;
-  const handler h = [&invoke](const invocation& inv) { return call_python(invoke, inv); };
-  result<void> r;
-  {
-    // The loop waits on the platform without the GIL; call_python() takes it per invocation.
-    py::gil_scoped_release release;
-    r = run_loop(*client, h, options);
+  unsigned loops = 1;
+  if (runtime_api.empty()) {
+    const auto platform = platform_from_env(process_environment());
+    if (platform && is_push(platform->kind)) loops = std::max(1U, platform->concurrency);
   }
-  if (!r) {
-    std::fprintf(stderr, "lamella: exiting: %s (%s)\n", r.error().message().c_str(),
-                 runtime_api.empty() ? "AWS_LAMBDA_RUNTIME_API" : runtime_api.c_str());
-    return 1;
+  if (loops > 1) options.set_trace_env = false;  // the Python side sets it per invocation
+  std::vector<lambda_client> clients;
+  for (unsigned i = 0; i < loops; ++i) {
+    auto client = make_lambda_client(options);
+    if (!client) return 1;
+    clients.push_back(std::move(*client));
+  }
+  const handler h = [&invoke](const invocation& inv) { return call_python(invoke, inv); };
+  std::vector<result<void>> results(loops);
+  {
+    // The loops wait on the platform without the GIL; call_python() takes it per invocation.
+    py::gil_scoped_release release;
+    std::vector<std::thread> extra;
+    extra.reserve(loops - 1);
+    for (unsigned i = 1; i < loops; ++i) {
+      extra.emplace_back([&, i] { results[i] = run_loop(clients[i], h, options); });
+    }
+    results[0] = run_loop(clients[0], h, options);
+    for (auto& t : extra) t.join();
+  }
+  for (const auto& r : results) {
+    if (!r && r.error() != make_error_code(errc::shutting_down)) {
+      std::fprintf(stderr, "lamella: exiting: %s (%s)\n", r.error().message().c_str(),
+                   runtime_api.empty() ? "the platform in the environment" : runtime_api.c_str());
+      return 1;
+    }
   }
   return 0;
 }

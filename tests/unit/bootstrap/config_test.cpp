@@ -222,17 +222,40 @@ TEST(config_from_env, lamella_platform_chooses_and_requires_its_address) {
                                              {"_HANDLER", "lib.so:f"}}));
   ASSERT_TRUE(scf);
   EXPECT_EQ(scf->platform_kind, platform::scf);
+  // LAMELLA_PLATFORM=scf without SCF's address: SCF's usual local one (platform_from_env).
   EXPECT_EQ(config_from_env(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"},
                                       {"LAMELLA_PLATFORM", "scf"},
                                       {"_HANDLER", "lib.so:f"}}))
-                .error(),
-            make_error_code(errc::invalid_configuration));
+                ->runtime_api,
+            "127.0.0.1:9001");
   EXPECT_EQ(config_from_env(fake_env({{"SCF_RUNTIME_API", "127.0.0.1"},
                                       {"LAMELLA_PLATFORM", "lambda"},
                                       {"_HANDLER", "lib.so:f"}}))
                 .error(),
             make_error_code(errc::invalid_configuration));
   EXPECT_EQ(config_from_env(fake_env({{"SCF_RUNTIME_API", ""}, {"_HANDLER", "lib.so:f"}})).error(),
+            make_error_code(errc::invalid_configuration));
+}
+
+TEST(config_from_env, push_platforms_are_served_in_process) {
+  const auto http = config_from_env(
+      fake_env({{"PORT", "8080"}, {"_HANDLER", "app.handler"}, {"LAMBDA_TASK_ROOT", "/t"}}),
+      fake_files({"/t/app.py"}));
+  ASSERT_TRUE(http) << http.error().message();
+  EXPECT_EQ(http->platform_kind, platform::http);
+  EXPECT_EQ(http->language_kind, language::python);
+  EXPECT_TRUE(http->runtime_api.empty());
+  const auto fc = config_from_env(fake_env({{"FC_CUSTOM_LISTEN_PORT", "9000"},
+                                            {"_HANDLER", "index.handler"},
+                                            {"LAMBDA_TASK_ROOT", "/t"}}),
+                                  fake_files({"/t/index.mjs"}));
+  ASSERT_TRUE(fc) << fc.error().message();
+  EXPECT_EQ(fc->platform_kind, platform::fc);
+  EXPECT_EQ(fc->language_kind, language::node);
+  EXPECT_EQ(config_from_env(fake_env({{"LAMELLA_PLATFORM", "http"}, {"_HANDLER", "lib.so:f"}}))
+                ->platform_kind,
+            platform::http);
+  EXPECT_EQ(config_from_env(fake_env({{"PORT", "not-a-port"}, {"_HANDLER", "lib.so:f"}})).error(),
             make_error_code(errc::invalid_configuration));
 }
 
