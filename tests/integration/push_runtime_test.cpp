@@ -139,7 +139,7 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 TEST(push_runtime_test, curl_gets_the_echo_from_cpp_hello) {
-  if (std::system("curl --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no curl on PATH";
+  ASSERT_EQ(std::system("curl --version > /dev/null 2>&1"), 0) << "curl (scripts/setup) missing";
   function_process fn(cpp_hello, http_env({"_HANDLER=echo"}));
   const std::string command =
       "curl -s -S -i -X POST -H 'Content-Type: application/json' "
@@ -285,3 +285,52 @@ TEST(push_runtime_test, a_full_queue_answers_503) {
 }
 
 }  // namespace
+
+namespace {
+
+/// `parties` concurrent CloudEvent invocations of the generic bootstrap's handler in `dir`
+/// (LAMELLA_CONCURRENCY=parties); each answer's JSON body.
+std::vector<std::string> meet(const std::string& handler, const std::string& dir, int parties) {
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP,
+                      http_env({"_HANDLER=" + handler, "LAMBDA_TASK_ROOT=" + dir,
+                                "LAMELLA_CONCURRENCY=" + std::to_string(parties),
+                                "PATH=/usr/local/bin:/usr/bin:/bin"}));
+  std::vector<std::string> bodies(static_cast<std::size_t>(parties));
+  std::vector<std::thread> callers;
+  for (int i = 0; i < parties; ++i) {
+    callers.emplace_back([&, i] {
+      raw_connection c(fn.port());
+      const std::string event = R"({"specversion":"1.0","id":"meet-)" + std::to_string(i) +
+                                R"(","source":"test","type":"meet","data":{"parties":)" +
+                                std::to_string(parties) + "}}";
+      c.send_bytes(
+          "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/cloudevents+json\r\n"
+          "Content-Length: " +
+          std::to_string(event.size()) + "\r\n\r\n" + event);
+      const auto answer = c.read_response();
+      bodies[static_cast<std::size_t>(i)] = answer ? answer->body : "(connection closed)";
+    });
+  }
+  for (auto& t : callers) t.join();
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.wait(), 0) << "a graceful stop exits 0";
+  return bodies;
+}
+
+}  // namespace
+
+// Instance concurrency in the interpreted languages: the handlers below answer {"met": true}
+// only when `parties` invocations are inside them at the same time.
+TEST(push_runtime_test, python_handlers_run_concurrently_on_threads) {
+  for (const auto& body : meet("app.handler", LAMELLA_PUSH_FIXTURES "/python", 4)) {
+    EXPECT_TRUE(contains(body, R"("met": true)")) << body;
+  }
+}
+
+#ifdef LAMELLA_WITH_NODE
+TEST(push_runtime_test, node_handlers_run_concurrently_on_the_event_loop) {
+  for (const auto& body : meet("index.handler", LAMELLA_PUSH_FIXTURES "/node", 8)) {
+    EXPECT_TRUE(contains(body, R"("met":true)")) << body;
+  }
+}
+#endif
