@@ -297,6 +297,7 @@ std::vector<std::string> meet(const std::string& handler, const std::string& dir
                                 "PATH=/usr/local/bin:/usr/bin:/bin"}));
   std::vector<std::string> bodies(static_cast<std::size_t>(parties));
   std::vector<std::thread> callers;
+  callers.reserve(static_cast<std::size_t>(parties));
   for (int i = 0; i < parties; ++i) {
     callers.emplace_back([&, i] {
       raw_connection c(fn.port());
