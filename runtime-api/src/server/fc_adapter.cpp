@@ -3,6 +3,9 @@
 // headers = context); lifecycle hooks as `POST /initialize`, `GET /pre-stop`, `GET /pre-freeze`;
 // every other request comes from an HTTP trigger and is mapped as the http adapter maps it.
 //
+// Events: FC sends them as application/octet-stream; one that is a JSON document is handed on as
+// application/json, so that AWS handlers get it decoded as on Lambda (event_content_type()).
+//
 // Answers: success 200 with `x-fc-status: 200`; a function error 404 with `x-fc-status: 404`,
 // `X-Fc-Error-Type: UnhandledInvocationError` and the error JSON (what FC's official runtimes
 // send). A failed hook answers 404 with `x-fc-status: 404` (FC 2.0's failure status; 500 would
@@ -65,6 +68,19 @@ std::string header_or(const request& req, std::string_view name, std::string_vie
   return detail::to_valid_utf8(find_header(req.headers, name).value_or(fallback));
 }
 
+// The content type of an event function's event. FC sends every event as
+// application/octet-stream, but the handlers lamella runs are AWS Lambda's, whose events are JSON
+// and arrive decoded (a Python handler gets a dict, as Node's and Lambda's do): a body that is one
+// JSON document is application/json; anything else stays raw bytes.
+std::string event_content_type(std::string_view body) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = detail::max_json_depth;
+  json::monotonic_resource scratch;
+  (void)json::parse(body, ec, &scratch, options);
+  return ec ? "application/octet-stream" : "application/json";
+}
+
 reply with_fc_status(reply r) {
   r.headers.emplace_back("x-fc-status", std::to_string(r.status));
   return r;
@@ -112,7 +128,7 @@ class fc_adapter final : public adapter {
     context["fc"] = fc_context(req, id, fn);
     if (kind == fc_kind::event) {
       inv.payload = req.body;
-      inv.content_type = "application/octet-stream";
+      inv.content_type = event_content_type(req.body);
       inv.platform_context = json::serialize(context);
       return d;
     }

@@ -67,6 +67,22 @@ TEST(fc_adapter, invoke_carries_the_body_and_fc_context) {
                       "securityToken": "token"}}})"));
 }
 
+TEST(fc_adapter, an_event_that_is_json_is_handed_on_as_json) {
+  // FC labels every event application/octet-stream; AWS handlers expect JSON events decoded.
+  const auto a = make();
+  for (const std::string body : {R"({"action":"echo","value":[1,2.5,null]})", "\"text\"", "42"}) {
+    const request req{.method = "POST", .target = "/invoke", .headers = fc_headers, .body = body};
+    const dispatch d = a->on_request(req, "server-id");
+    ASSERT_EQ(d.what, dispatch::kind::invoke);
+    EXPECT_EQ(d.inv.payload, body);
+    EXPECT_EQ(d.inv.content_type, "application/json") << body;
+  }
+  for (const std::string body : {"", "not json", R"({"a":1} trailing)"}) {
+    const request req{.method = "POST", .target = "/invoke", .headers = fc_headers, .body = body};
+    EXPECT_EQ(a->on_request(req, "server-id").inv.content_type, "application/octet-stream") << body;
+  }
+}
+
 TEST(fc_adapter, invoke_falls_back_to_the_server_and_function_settings) {
   const auto a = make();
   const request req{.method = "POST",
