@@ -73,7 +73,8 @@ class adapter {
   [[nodiscard]] virtual std::string_view name() const noexcept = 0;
   /// Classifies and maps a request. `request_id` is a fresh id the server made (adapters may
   /// prefer one the platform sent, e.g. FC's x-fc-request-id).
-  [[nodiscard]] virtual dispatch on_request(const request& req, std::string_view request_id) const = 0;
+  [[nodiscard]] virtual dispatch on_request(const request& req,
+                                            std::string_view request_id) const = 0;
   /// The answer for an invocation's outcome (success or function error; see outcome.h).
   [[nodiscard]] virtual reply on_outcome(const request& req, const invocation& inv,
                                          const outcome& result) const = 0;
