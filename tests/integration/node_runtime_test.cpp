@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -114,6 +115,18 @@ TEST_F(node_runtime_test, the_hello_sample_answers_and_keeps_warm_state) {
   EXPECT_EQ(body.at("request_id").as_string(), first.request_id);
   EXPECT_EQ(json_of(call(*emu, "{}")).at("count").as_int64(), 2);
   EXPECT_EQ(json_of(call(*emu, "{}")).at("count").as_int64(), 3);
+}
+
+TEST_F(node_runtime_test, the_packages_bin_serves_in_an_image_with_its_own_node) {
+  // The function's own bootstrap is `exec node <lamella-node>/bin/lamella-node.js $_HANDLER`,
+  // what `npx lamella-node index.handler` runs: the same runtime without the generic bootstrap.
+  function_config c = node_config("index.handler", LAMELLA_NODE_BIN_FN);
+  c.command = {(std::filesystem::path(LAMELLA_NODE_BIN_FN) / "bootstrap").string()};
+  auto emu = start(std::move(c));
+  const auto first = call(*emu, R"({"name":"bin"})");
+  ASSERT_TRUE(first.function_error.empty()) << first.body;
+  EXPECT_EQ(json_of(first).at("message").as_string(), "Hello, bin!");
+  EXPECT_EQ(json_of(call(*emu, "{}")).at("count").as_int64(), 2);
 }
 
 TEST_F(node_runtime_test, module_state_persists_and_init_runs_once) {
