@@ -39,7 +39,9 @@ std::filesystem::path node_runtime_path(const config& cfg) {
 
 std::vector<std::string> node_arguments(std::optional<long> memory_mb,
                                         std::string_view node_options) {
-  std::vector<std::string> args{"--expose-gc", "--max-http-header-size=81920"};
+  // Not --expose-gc, which the managed runtime also passes: it is a V8 flag that costs node
+  // 4-7 ms of start-up here (measured: docs/node.md); NODE_OPTIONS=--expose-gc restores it.
+  std::vector<std::string> args{"--max-http-header-size=81920"};
   const bool sized = node_options.find("max-old-space-size") != std::string_view::npos ||
                      node_options.find("max_old_space_size") != std::string_view::npos ||
                      node_options.find("max-semi-space-size") != std::string_view::npos ||

@@ -22,7 +22,7 @@ std::optional<std::filesystem::path> find_node(const config& cfg, std::string_vi
 /// `<dir of this executable>/node/lamella-node/bin/lamella-node.js`.
 std::filesystem::path node_runtime_path(const config& cfg);
 
-/// The arguments `node` is started with, before the runtime entry: `--expose-gc` and
+/// The arguments `node` is started with, before the runtime entry:
 /// `--max-http-header-size=81920` as the managed Lambda Node runtimes pass, and a V8 heap sized
 /// to the function's memory (`memory_mb` = AWS_LAMBDA_FUNCTION_MEMORY_SIZE, as they do: a tenth
 /// for the young generation, `--max-semi-space-size` half of that, `--max-old-space-size` the

@@ -60,13 +60,13 @@ TEST(node_runtime_path, defaults_to_the_package_next_to_the_executable) {
 
 TEST(node_arguments, size_the_heap_to_the_function_memory_as_lambda_does) {
   using args = std::vector<std::string>;
-  EXPECT_EQ(node_arguments(128, ""), (args{"--expose-gc", "--max-http-header-size=81920",
+  EXPECT_EQ(node_arguments(128, ""), (args{"--max-http-header-size=81920",
                                            "--max-semi-space-size=6", "--max-old-space-size=116"}));
-  EXPECT_EQ(node_arguments(1024, "")[3], "--max-old-space-size=922");
+  EXPECT_EQ(node_arguments(1024, "")[2], "--max-old-space-size=922");
   // Unknown memory, or NODE_OPTIONS sizing the heap itself: V8's defaults / the user's choice.
-  EXPECT_EQ(node_arguments(std::nullopt, "").size(), 2u);
-  EXPECT_EQ(node_arguments(128, "--max-old-space-size=64").size(), 2u);
-  EXPECT_EQ(node_arguments(128, "--enable-source-maps").size(), 4u);
+  EXPECT_EQ(node_arguments(std::nullopt, "").size(), 1u);
+  EXPECT_EQ(node_arguments(128, "--max-old-space-size=64").size(), 1u);
+  EXPECT_EQ(node_arguments(128, "--enable-source-maps").size(), 3u);
 }
 
 }  // namespace
