@@ -276,6 +276,26 @@ env_list sanitizer_passthrough() {
   return out;
 }
 
+namespace {
+
+/// Sets each of `passthrough`, then each of `function_env`, in `env`: a name already there gets
+/// the new value, a new name is appended (the function's own variables win over everything).
+void apply_overrides(env_list& env, const env_list& passthrough, const env_list& function_env) {
+  const auto set = [&env](const std::string& name, const std::string& value) {
+    const auto it = std::find_if(env.begin(), env.end(),
+                                 [&name](const auto& entry) { return entry.first == name; });
+    if (it != env.end()) {
+      it->second = value;
+    } else {
+      env.emplace_back(name, value);
+    }
+  };
+  for (const auto& [name, value] : passthrough) set(name, value);
+  for (const auto& [name, value] : function_env) set(name, value);
+}
+
+}  // namespace
+
 env_list lambda_environment(const function_config& function, std::string_view runtime_api,
                             std::string_view stream, const env_list& passthrough) {
   namespace fs = std::filesystem;
@@ -316,17 +336,7 @@ env_list lambda_environment(const function_config& function, std::string_view ru
                    "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:"
                    "/var/task/lib:/opt/lib");
 
-  const auto set = [&env](const std::string& name, const std::string& value) {
-    const auto it = std::find_if(env.begin(), env.end(),
-                                 [&name](const auto& entry) { return entry.first == name; });
-    if (it != env.end()) {
-      it->second = value;
-    } else {
-      env.emplace_back(name, value);
-    }
-  };
-  for (const auto& [name, value] : passthrough) set(name, value);
-  for (const auto& [name, value] : function.env) set(name, value);
+  apply_overrides(env, passthrough, function.env);
   return env;
 }
 
@@ -351,17 +361,7 @@ env_list scf_environment(const function_config& function, std::string_view host,
   env.emplace_back("PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
   env.emplace_back("LD_LIBRARY_PATH", "/var/user:/var/user/lib:/opt/lib:/usr/local/lib:/usr/lib");
 
-  const auto set = [&env](const std::string& name, const std::string& value) {
-    const auto it = std::find_if(env.begin(), env.end(),
-                                 [&name](const auto& entry) { return entry.first == name; });
-    if (it != env.end()) {
-      it->second = value;
-    } else {
-      env.emplace_back(name, value);
-    }
-  };
-  for (const auto& [name, value] : passthrough) set(name, value);
-  for (const auto& [name, value] : function.env) set(name, value);
+  apply_overrides(env, passthrough, function.env);
   return env;
 }
 

@@ -135,16 +135,7 @@ class fc_adapter final : public adapter {
     // An HTTP trigger: the http adapter's mapping, without FC's own headers and base path.
     inv.content_type = "application/json";
     if (const auto mode = detail::detect_cloud_event(req); mode != detail::cloud_event_mode::none) {
-      auto event = detail::map_cloud_event(req, mode, std::move(context));
-      if (!event) {
-        d.what = dispatch::kind::reply_now;
-        d.immediate = detail::simple_reply(
-            400, "application/json",
-            R"({"message":"Malformed CloudEvent: the body is not a JSON object"})");
-        return d;
-      }
-      inv.payload = std::move(event->payload);
-      inv.platform_context = std::move(event->platform_context);
+      detail::dispatch_cloud_event(d, req, mode, std::move(context));
       return d;
     }
     const auto base_path = find_header(req.headers, "x-fc-base-path");

@@ -37,16 +37,7 @@ class http_adapter final : public adapter {
       inv.trace_id = std::string(*trace);
     }
     if (const auto mode = detail::detect_cloud_event(req); mode != cloud_event_mode::none) {
-      auto event = detail::map_cloud_event(req, mode);
-      if (!event) {
-        d.what = dispatch::kind::reply_now;
-        d.immediate = detail::simple_reply(
-            400, "application/json",
-            R"({"message":"Malformed CloudEvent: the body is not a JSON object"})");
-        return d;
-      }
-      inv.payload = std::move(event->payload);
-      inv.platform_context = std::move(event->platform_context);
+      detail::dispatch_cloud_event(d, req, mode);
       return d;
     }
     inv.payload = detail::make_http_event(req, request_id, options_.function,

@@ -543,6 +543,20 @@ std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode 
   return out;
 }
 
+void dispatch_cloud_event(dispatch& d, const request& req, cloud_event_mode mode,
+                          boost::json::object context) {
+  auto event = map_cloud_event(req, mode, std::move(context));
+  if (!event) {
+    d.what = dispatch::kind::reply_now;
+    d.immediate =
+        simple_reply(400, "application/json",
+                     R"({"message":"Malformed CloudEvent: the body is not a JSON object"})");
+    return;
+  }
+  d.inv.payload = std::move(event->payload);
+  d.inv.platform_context = std::move(event->platform_context);
+}
+
 reply cloud_event_reply(std::string_view payload, std::string_view content_type) {
   std::string_view text = payload;
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {

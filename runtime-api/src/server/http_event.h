@@ -108,6 +108,11 @@ struct cloud_event {
 /// a structured body is not a JSON object.
 std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode mode,
                                            boost::json::object context = {});
+/// Fills `d` for a CloudEvent request (`mode` != none), as both push adapters do: an invocation
+/// whose event is the CloudEvent's data and whose platform context holds its attributes (and
+/// `context`'s members), or, when a structured body is not a JSON object, a 400 answered at once.
+void dispatch_cloud_event(dispatch& d, const request& req, cloud_event_mode mode,
+                          boost::json::object context = {});
 /// The answer to a CloudEvent's successful result: 204 when it is JSON null (or empty), else
 /// 200 with the result bytes and their content type.
 reply cloud_event_reply(std::string_view payload, std::string_view content_type);
