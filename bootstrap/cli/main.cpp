@@ -5,6 +5,7 @@
 //
 // Exit status: 0 success; 1 a function error (invoke) or a runtime failure; 2 a usage error.
 #include "lamella/emulator.h"
+#include "lamella/platform.h"
 #include "lamella/version.h"
 
 #include <arpa/inet.h>
@@ -48,8 +49,10 @@ environment only.
 options:
   --platform P        lambda (default): the Lambda Runtime API;
                       scf: Tencent SCF's runtime API and environment (same invoke endpoint);
-                      fc, http (serve only): start the runtime as an HTTP server on --port
-                      (FC_CUSTOM_LISTEN_PORT / PORT), restarted when it dies
+                      fc, http, azure, openwhisk, fission, fn, gcf, kubeless,
+                      functiongraph-http (serve only): start the runtime as that platform
+                      starts it, serving on --port, restarted when it dies
+                      (docs/platforms.md says how each platform calls it)
   --handler H         _HANDLER for the runtime (e.g. app.handler)
   --port P            invoke endpoint port for serve (default 9000)
   --runtime-port P    Runtime API port (default 0: any free port)
@@ -73,8 +76,14 @@ struct cli_options {
   std::uint16_t port = 9000;
   std::uint16_t runtime_port = 0;
   std::string event = "{}";
-  std::string platform = "lambda";  // lambda | scf | fc | http
+  std::string platform = "lambda";  // a name lamella::platform_from_name() knows
 };
+
+/// True when `platform` names a push platform (the runtime serves HTTP itself).
+bool is_push_platform(std::string_view platform) {
+  const auto kind = lamella::platform_from_name(platform);
+  return kind && lamella::is_push(*kind);
+}
 
 std::uint16_t parse_port(std::string_view flag, std::string_view text) {
   unsigned value = 0;
@@ -179,9 +188,12 @@ cli_options parse_arguments(const std::vector<std::string_view>& args) {
       if (o.function.name.empty()) throw usage_error{"--name must not be empty"};
     } else if (flag == "--platform") {
       o.platform = std::string(value());
-      if (o.platform != "lambda" && o.platform != "scf" && o.platform != "fc" &&
-          o.platform != "http") {
-        throw usage_error{"--platform: expected lambda, scf, fc or http, got: " + o.platform};
+      if (!lamella::platform_from_name(o.platform)) {
+        std::string names;
+        for (const auto kind : lamella::all_platforms()) {
+          names.append(names.empty() ? "" : ", ").append(lamella::to_string(kind));
+        }
+        throw usage_error{"--platform: expected one of " + names + "; got: " + o.platform};
       }
     } else if (flag == "--event" && o.command == "invoke") {
       const std::string_view event = value();
@@ -192,7 +204,7 @@ cli_options parse_arguments(const std::vector<std::string_view>& args) {
     }
   }
   if (!have_dir) throw usage_error{"missing FUNCTION_DIR"};
-  if (o.command == "invoke" && (o.platform == "fc" || o.platform == "http")) {
+  if (o.command == "invoke" && is_push_platform(o.platform)) {
     throw usage_error{"--platform " + o.platform + " works with serve only"};
   }
   return o;
@@ -384,7 +396,7 @@ int run(const cli_options& parsed) {
   function.dir = dir;
   function.command = {runtime->string()};
 
-  if (parsed.platform == "fc" || parsed.platform == "http") {
+  if (is_push_platform(parsed.platform)) {
     return serve_push(parsed, function);
   }
   lamella::emulator_options options;

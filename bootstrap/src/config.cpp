@@ -44,32 +44,63 @@ bool node_module_exists(std::string_view handler, const std::filesystem::path& r
   return false;
 }
 
+namespace {
+
+/// The handler as the platform names it when _HANDLER is unset (see config_from_env); empty when
+/// the platform names none.
+std::string platform_handler(const env_reader& env, platform_kind kind,
+                             const std::filesystem::path& root, const file_probe& files) {
+  const auto get = [&](std::string_view name) { return env(name).value_or(""); };
+  switch (kind) {
+    case platform_kind::gcf: {
+      const std::string target = get("FUNCTION_TARGET");
+      if (target.empty()) return "";
+      if (!files(root / "main.py") && node_module_exists("index." + target, root, files)) {
+        return "index." + target;
+      }
+      return "main." + target;
+    }
+    case platform_kind::kubeless: {
+      const std::string module = get("MOD_NAME");
+      const std::string function = get("FUNC_HANDLER");
+      return module.empty() || function.empty() ? "" : module + "." + function;
+    }
+    case platform_kind::functiongraph:
+    case platform_kind::functiongraph_http:
+      return get("RUNTIME_HANDLER");
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
 result<config> config_from_env(const env_reader& env, const file_probe& files) {
   config c;
   // One rule for every process lamella runs in (this bootstrap, node, python -m lamella):
   // lamella::platform_from_env decides the platform.
   const auto settings = platform_from_env(env);
   if (!settings) return settings.error();
-  switch (settings->kind) {
-    case platform_kind::lambda:
-      c.platform_kind = platform::lambda;
-      break;
-    case platform_kind::scf:
-      c.platform_kind = platform::scf;
-      break;
-    case platform_kind::fc:
-      c.platform_kind = platform::fc;
-      break;
-    case platform_kind::http:
-      c.platform_kind = platform::http;
-      break;
-  }
+  c.platform_kind = settings->kind;
   c.runtime_api = settings->runtime_api;  // empty for push platforms: served in-process
 
   const auto root = env("LAMBDA_TASK_ROOT");
   c.task_root =
       root && !root->empty() ? std::filesystem::path(*root) : std::filesystem::current_path();
+  c.function = settings->function;
   c.handler = env("_HANDLER").value_or("");
+  if (c.handler.empty()) {
+    c.handler = platform_handler(env, c.platform_kind, c.task_root, files);
+    if (!root || root->empty()) {
+      if (const auto code = env("RUNTIME_CODE_ROOT");
+          code && !code->empty() &&
+          (c.platform_kind == platform_kind::functiongraph ||
+           c.platform_kind == platform_kind::functiongraph_http)) {
+        c.task_root = *code;
+        c.handler = platform_handler(env, c.platform_kind, c.task_root, files);
+      }
+    }
+  }
   c.python_adapter = env("LAMELLA_PYTHON_ADAPTER").value_or("");
   c.node_executable = env("LAMELLA_NODE").value_or("");
   c.node_runtime = env("LAMELLA_NODE_RUNTIME").value_or("");
@@ -111,18 +142,21 @@ result<config> config_from_env(const env_reader& env, const file_probe& files) {
   return errc::malformed_handler;
 }
 
-std::vector<std::pair<std::string, std::string>> lambda_names_for_scf(const env_reader& env,
-                                                                      const config& cfg) {
+std::vector<std::pair<std::string, std::string>> lambda_names_for_platform(const env_reader& env,
+                                                                           const config& cfg) {
   std::vector<std::pair<std::string, std::string>> out;
-  const auto add = [&](std::string_view lambda_name, std::optional<std::string> value) {
-    if (env(lambda_name) || !value || value->empty()) return;  // never overrides
-    out.emplace_back(std::string(lambda_name), std::move(*value));
+  if (cfg.platform_kind == platform_kind::lambda) return out;
+  const auto add = [&](std::string_view lambda_name, std::string value) {
+    if (env(lambda_name) || value.empty()) return;  // never overrides
+    out.emplace_back(std::string(lambda_name), std::move(value));
   };
-  add("AWS_LAMBDA_FUNCTION_NAME", env("SCF_FUNCTIONNAME"));
-  add("AWS_LAMBDA_FUNCTION_VERSION", env("SCF_FUNCTIONVERSION"));
-  add("AWS_REGION", env("TENCENTCLOUD_REGION"));
-  add("AWS_DEFAULT_REGION", env("TENCENTCLOUD_REGION"));
+  add("AWS_LAMBDA_FUNCTION_NAME", cfg.function.name);
+  add("AWS_LAMBDA_FUNCTION_VERSION", cfg.function.version);
+  add("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(cfg.function.memory_mb));
+  add("AWS_REGION", cfg.function.region);
+  add("AWS_DEFAULT_REGION", cfg.function.region);
   add("LAMBDA_TASK_ROOT", cfg.task_root.string());
+  add("_HANDLER", cfg.handler);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "lamella/error.h"
+#include "lamella/platform.h"
 
 #include <filesystem>
 #include <functional>
@@ -20,14 +21,6 @@ using env_reader = std::function<std::optional<std::string>(std::string_view nam
 /// An env_reader over the process environment (getenv).
 env_reader process_env();
 
-/// The platform adapter that delivers invocations.
-enum class platform {
-  lambda,  ///< the Lambda Runtime API at AWS_LAMBDA_RUNTIME_API
-  scf,     ///< Tencent SCF's runtime API at SCF_RUNTIME_API:SCF_RUNTIME_API_PORT (default 9001)
-  fc,      ///< Alibaba FC custom runtime: lamella's push server on FC_CUSTOM_LISTEN_PORT (9000)
-  http,    ///< HTTP containers (Knative, Cloud Run, OpenFaaS): the push server on PORT (8080)
-};
-
 /// Whether a regular file exists at a path. Lets tests decide what the task root holds.
 using file_probe = std::function<bool(const std::filesystem::path&)>;
 
@@ -40,10 +33,12 @@ enum class language { cpp, python, node };
 /// Everything the bootstrap needs to know, read once at start. Plain, immutable after creation;
 /// safe to share between threads as const.
 struct config {
-  platform platform_kind = platform::lambda;
+  lamella::platform_kind platform_kind = lamella::platform_kind::lambda;  ///< platform_from_env
   language language_kind = language::cpp;
-  std::string runtime_api;          ///< "host:port" of the platform's runtime API
-  std::string handler;              ///< _HANDLER as given
+  std::string runtime_api;  ///< "host:port" of the platform's runtime API
+  /// _HANDLER as given; when unset, the platform's own naming of the handler (see
+  /// config_from_env).
+  std::string handler;
   std::filesystem::path task_root;  ///< LAMBDA_TASK_ROOT (default: the working directory)
   /// LAMELLA_PYTHON_ADAPTER: the Python adapter library to load; empty = the one next to the
   /// bootstrap executable.
@@ -53,6 +48,7 @@ struct config {
   /// LAMELLA_NODE_RUNTIME: lamella's JS runtime entry (bin/lamella-node.js); empty = the one in
   /// node/lamella-node next to the bootstrap executable.
   std::string node_runtime;
+  function_settings function;  ///< the function's metadata as the platform gives it
 };
 
 /// Builds the configuration from `env`, looking at the task root through `files`.
@@ -70,18 +66,23 @@ struct config {
 ///     `<task root>/<file>` with no extension or with `.js`, `.mjs` or `.cjs` is a file;
 ///   - with no such file it is Node.js when the task root has a package.json, else Python, so
 ///     that a missing module gets that language's Runtime.ImportModuleError.
+/// Handler: `_HANDLER`; when it is unset, the platform's own variables name it: gcf
+/// `FUNCTION_TARGET` t -> `main.t` (Python, the Functions Framework's main.py) or `index.t`
+/// (Node.js, when `index.js`/`index.mjs`/`index.cjs` exists); kubeless `MOD_NAME.FUNC_HANDLER`;
+/// functiongraph and functiongraph-http `RUNTIME_HANDLER`, with the task root
+/// `RUNTIME_CODE_ROOT` when LAMBDA_TASK_ROOT is unset.
 /// Errors: invalid_configuration (no platform recognised, unknown LAMELLA_PLATFORM or
 /// LAMELLA_LANGUAGE, a bad number), malformed_handler (empty `_HANDLER` or a form no language
 /// claims).
 result<config> config_from_env(const env_reader& env, const file_probe& files = real_files());
 
-/// On SCF: the Lambda variables the language runtimes read for their context, from SCF's
-/// (AWS_LAMBDA_FUNCTION_NAME = SCF_FUNCTIONNAME, AWS_LAMBDA_FUNCTION_VERSION =
-/// SCF_FUNCTIONVERSION, AWS_REGION and AWS_DEFAULT_REGION = TENCENTCLOUD_REGION,
-/// LAMBDA_TASK_ROOT = cfg.task_root), each only when it is unset and its source is not empty.
-/// The bootstrap sets them before starting the handler's language.
-std::vector<std::pair<std::string, std::string>> lambda_names_for_scf(const env_reader& env,
-                                                                      const config& cfg);
+/// On every platform but Lambda: the Lambda variables the language runtimes read for their
+/// context, from what the platform gave (cfg.function: AWS_LAMBDA_FUNCTION_NAME,
+/// AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_REGION and
+/// AWS_DEFAULT_REGION), plus LAMBDA_TASK_ROOT = cfg.task_root and `_HANDLER` = cfg.handler, each
+/// only when it is unset. The bootstrap sets them before starting the handler's language.
+std::vector<std::pair<std::string, std::string>> lambda_names_for_platform(const env_reader& env,
+                                                                           const config& cfg);
 
 /// True when `handler` names an existing JS module file under `root` (see config_from_env).
 bool node_module_exists(std::string_view handler, const std::filesystem::path& root,

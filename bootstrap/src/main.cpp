@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 int main() {
   const auto cfg = lamella::config_from_env(lamella::process_env());
@@ -23,20 +24,22 @@ int main() {
     }
     std::fprintf(stderr,
                  "lamella bootstrap: %s: no platform recognised: set AWS_LAMBDA_RUNTIME_API, "
-                 "SCF_RUNTIME_API, FC_CUSTOM_LISTEN_PORT, PORT or LAMELLA_PLATFORM (this "
+                 "another platform's variables (docs/platforms.md) or LAMELLA_PLATFORM (this "
                  "program is started by a platform or by `lamella serve`)\n",
                  cfg.error().message().c_str());
     return 1;
   }
   lamella::run_options options;
   options.runtime_api = cfg->runtime_api;
-  if (cfg->platform_kind == lamella::platform::scf) {
+  if (cfg->platform_kind != lamella::platform_kind::lambda) {
     // Every language (the C++ loop here, the embedded Python, the node child) makes its client
-    // with make_lambda_client(), which speaks SCF when only SCF is configured: an empty
-    // endpoint and no AWS_LAMBDA_RUNTIME_API. Set that up once, here, before any thread or
+    // with make_lambda_client(), which serves the platform in the environment when no endpoint
+    // and no AWS_LAMBDA_RUNTIME_API are given. Set that up once, here, before any thread or
     // child exists; and give the runtimes the Lambda names they read for their context.
     ::unsetenv("AWS_LAMBDA_RUNTIME_API");
-    for (const auto& [name, value] : lamella::lambda_names_for_scf(lamella::process_env(), *cfg)) {
+    ::setenv("LAMELLA_PLATFORM", std::string(lamella::to_string(cfg->platform_kind)).c_str(), 1);
+    for (const auto& [name, value] :
+         lamella::lambda_names_for_platform(lamella::process_env(), *cfg)) {
       ::setenv(name.c_str(), value.c_str(), 0);
     }
     options.runtime_api.clear();

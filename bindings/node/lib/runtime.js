@@ -376,8 +376,7 @@ async function main(argv = process.argv.slice(2), env = process.env) {
     );
     process.exit(1);
   }
-  const push = platform.kind === 'fc' || platform.kind === 'http';
-  const count = push ? Math.max(1, platform.concurrency) : 1;
+  const count = platform.push ? Math.max(1, platform.concurrency) : 1;
   const runtimes = [];
   for (let i = 0; i < count; i += 1) runtimes.push(new Runtime(new native.Client(''), env));
   if (count > 1) logging.enableConcurrentInvocations();

@@ -269,18 +269,19 @@ Napi::Value client::next(const Napi::CallbackInfo& info) {
   return worker->promise();
 }
 
-/// platform() -> {kind: "lambda"|"scf"|"fc"|"http", concurrency}: the platform this process
+/// platform() -> {kind, push, concurrency}: the platform this process
 /// serves (lamella::platform_from_env, the rule every lamella process follows). Throws an Error
 /// when none is recognised.
 Napi::Value platform(const Napi::CallbackInfo& info) {
   const auto settings = lamella::platform_from_env(lamella::process_environment());
   if (!settings) {
     throw Napi::Error::New(info.Env(),
-                           "no platform recognised: set AWS_LAMBDA_RUNTIME_API, SCF_RUNTIME_API, "
-                           "FC_CUSTOM_LISTEN_PORT, PORT or LAMELLA_PLATFORM");
+                           "no platform recognised: set AWS_LAMBDA_RUNTIME_API, another "
+                           "platform's variables (docs/platforms.md) or LAMELLA_PLATFORM");
   }
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("kind", Napi::String::New(info.Env(), std::string(lamella::to_string(settings->kind))));
+  o.Set("push", Napi::Boolean::New(info.Env(), lamella::is_push(settings->kind)));
   o.Set("concurrency", Napi::Number::New(info.Env(), settings->concurrency));
   return o;
 }

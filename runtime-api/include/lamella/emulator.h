@@ -142,10 +142,12 @@ class emulator {
   std::unique_ptr<impl> impl_;
 };
 
-/// The environment `lamella serve --platform fc|http` gives a push-platform runtime (one that
+/// The environment `lamella serve --platform NAME` gives a push-platform runtime (one that
 /// serves HTTP itself): Lambda's, as the emulator gives a runtime, without AWS_LAMBDA_RUNTIME_API,
-/// plus LAMELLA_PLATFORM = `platform` and the port variable = `port` (FC_CUSTOM_LISTEN_PORT for
-/// "fc", PORT otherwise), which override `function.env`. Sanitizer option variables of this
+/// plus LAMELLA_PLATFORM = `platform` and the platform's port variable = `port`
+/// (FC_CUSTOM_LISTEN_PORT for "fc", FUNCTIONS_CUSTOMHANDLER_PORT for "azure", FUNC_PORT for
+/// "kubeless", PORT for "http" and "gcf", LAMELLA_PORT for the others), which override
+/// `function.env`. Sanitizer option variables of this
 /// process are passed on, as to emulated runtimes.
 std::vector<std::pair<std::string, std::string>> push_runtime_environment(
     const function_config& function, std::string_view platform, std::uint16_t port);

@@ -8,25 +8,45 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 namespace lamella {
 
-/// The platform engine that delivers invocations.
+/// The platform engine that delivers invocations. Pull platforms: lamella is a client of the
+/// platform's runtime API. Push platforms: lamella serves HTTP and the platform calls it.
 enum class platform_kind {
-  lambda,  ///< AWS Lambda Runtime API: pull (long-poll `/next`)
-  scf,     ///< Tencent SCF custom runtime: pull (`/runtime/init/ready`, then next/response)
-  fc,      ///< Alibaba Function Compute custom runtime: push (lamella serves HTTP)
-  http,    ///< HTTP containers (Knative, Cloud Run, OpenFaaS): push (lamella serves HTTP)
+  lambda,         ///< AWS Lambda Runtime API: pull (long-poll `/next`)
+  scf,            ///< Tencent SCF custom runtime: pull (`/runtime/init/ready`, then next/response)
+  functiongraph,  ///< Huawei FunctionGraph custom runtime: pull (`/v1/runtime/invocation/...`)
+  fc,             ///< Alibaba Function Compute custom runtime: push (`/invoke`, HTTP triggers)
+  http,           ///< HTTP containers (Knative, Cloud Run, OpenFaaS): push, API Gateway events
+  azure,          ///< Azure Functions custom handler: push (`POST /<function>`, {Data, Metadata})
+  openwhisk,      ///< Apache OpenWhisk action proxy: push (`/init` once, `/run`)
+  fission,        ///< Fission environment: push (`/specialize`, `/v2/specialize`, then any path)
+  fn,             ///< Fn Project FDK contract: push over a UNIX socket (`POST /call`)
+  gcf,            ///< Google Functions Framework contract (Cloud Run functions): push
+  kubeless,       ///< Kubeless runtime contract: push (any path, `event-*` headers)
+  functiongraph_http,  ///< Huawei FunctionGraph HTTP function: push on 127.0.0.1:8000
 };
 
-/// The platform's name as LAMELLA_PLATFORM spells it ("lambda", "scf", "fc", "http").
+/// The platform's name as LAMELLA_PLATFORM and `--platform` spell it ("lambda", "scf",
+/// "functiongraph", "fc", "http", "azure", "openwhisk", "fission", "fn", "gcf", "kubeless",
+/// "functiongraph-http").
 std::string_view to_string(platform_kind kind) noexcept;
 
-/// True for the platforms on which lamella runs an HTTP server (fc, http).
+/// The platform named `name` (as to_string() spells it); nullopt for an unknown name.
+std::optional<platform_kind> platform_from_name(std::string_view name) noexcept;
+
+/// Every platform, in declaration order (for help texts and tests).
+std::span<const platform_kind> all_platforms() noexcept;
+
+/// True for the platforms on which lamella runs a server and the platform calls it (everything
+/// but lambda, scf and functiongraph, whose runtime APIs lamella polls).
 constexpr bool is_push(platform_kind kind) noexcept {
-  return kind == platform_kind::fc || kind == platform_kind::http;
+  return kind != platform_kind::lambda && kind != platform_kind::scf &&
+         kind != platform_kind::functiongraph;
 }
 
 /// The function's metadata as the platform gives it, for contexts and per-invocation deadlines.
@@ -49,9 +69,12 @@ struct platform_settings {
   /// SCF_RUNTIME_API:SCF_RUNTIME_API_PORT). Empty for push platforms.
   std::string runtime_api;
   /// Push platforms: where to listen. FC refuses a server on 127.0.0.1, so the default is all
-  /// interfaces.
+  /// interfaces; Azure and FunctionGraph HTTP functions call over loopback (127.0.0.1).
   std::string listen_address = "0.0.0.0";
-  std::uint16_t port = 0;  ///< push: the port (0 = any free port, tests)
+  std::uint16_t port = 0;  ///< push: the port (0 = any free port, tests); LAMELLA_PORT overrides
+  /// Push over a UNIX socket instead of TCP (Fn: the path in FN_LISTENER after "unix:"); empty
+  /// for TCP.
+  std::string unix_socket;
   /// Push: how many invocations run at once (LAMELLA_CONCURRENCY; fc 1 as FC's
   /// instanceConcurrency default, http 16). C++ run() starts this many loops.
   unsigned concurrency = 1;
@@ -87,12 +110,19 @@ using env_lookup = std::function<std::optional<std::string>(std::string_view nam
 env_lookup process_environment();
 
 /// Chooses the platform from `env` and reads its settings.
-/// Platform: LAMELLA_PLATFORM (lambda|scf|fc|http) if set; else AWS_LAMBDA_RUNTIME_API -> lambda;
-/// else SCF_RUNTIME_API (with SCF_RUNTIME_API_PORT, default 9001) -> scf; else
-/// FC_CUSTOM_LISTEN_PORT or FC_SERVER_PORT -> fc (port default 9000); else PORT -> http (port
-/// default 8080 when LAMELLA_PLATFORM=http and PORT is unset).
-/// Errors: invalid_configuration (no platform recognised, an unknown LAMELLA_PLATFORM, lambda
-/// without AWS_LAMBDA_RUNTIME_API, or a number that does not parse or is out of range).
+/// Platform: LAMELLA_PLATFORM (a name to_string() gives) if set; else the first variable a
+/// platform sets that is present (not empty):
+///   AWS_LAMBDA_RUNTIME_API -> lambda; SCF_RUNTIME_API -> scf (SCF_RUNTIME_API_PORT, default
+///   9001); RUNTIME_API_ADDR -> functiongraph; FC_CUSTOM_LISTEN_PORT or FC_SERVER_PORT -> fc
+///   (port default 9000); FUNCTIONS_CUSTOMHANDLER_PORT or FUNCTIONS_HTTPWORKER_PORT -> azure;
+///   FN_LISTENER -> fn; __OW_API_HOST -> openwhisk (port 8080); FUNCTION_TARGET -> gcf (PORT,
+///   default 8080); FUNC_HANDLER -> kubeless (FUNC_PORT, default 8080); RUNTIME_CODE_ROOT ->
+///   functiongraph-http (127.0.0.1:8000); PORT -> http (default 8080).
+/// Fission sets nothing recognisable: its environment image sets LAMELLA_PLATFORM=fission (port
+/// 8888). LAMELLA_PORT overrides the port of every push platform but fn.
+/// Errors: invalid_configuration (no platform recognised, an unknown LAMELLA_PLATFORM, a pull
+/// platform without its API address, fn without a `unix:` FN_LISTENER, or a number that does not
+/// parse or is out of range).
 result<platform_settings> platform_from_env(const env_lookup& env);
 
 }  // namespace lamella

@@ -445,7 +445,12 @@ std::vector<std::pair<std::string, std::string>> push_runtime_environment(
       detail::log_stream_name(std::chrono::system_clock::now(), function.version, 0, 0);
   auto env = detail::lambda_environment(function, "", stream, detail::sanitizer_passthrough());
   std::erase_if(env, [](const auto& entry) { return entry.first == "AWS_LAMBDA_RUNTIME_API"; });
-  const std::string port_variable = platform == "fc" ? "FC_CUSTOM_LISTEN_PORT" : "PORT";
+  // Each platform's own port variable; LAMELLA_PORT for those that name none (fixed ports).
+  const std::string port_variable = platform == "fc"         ? "FC_CUSTOM_LISTEN_PORT"
+                                    : platform == "azure"    ? "FUNCTIONS_CUSTOMHANDLER_PORT"
+                                    : platform == "kubeless" ? "FUNC_PORT"
+                                    : platform == "http" || platform == "gcf" ? "PORT"
+                                                                              : "LAMELLA_PORT";
   for (const auto& [name, value] :
        {std::pair<std::string, std::string>{port_variable, std::to_string(port)},
         std::pair<std::string, std::string>{"LAMELLA_PLATFORM", std::string(platform)}}) {

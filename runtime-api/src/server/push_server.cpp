@@ -605,7 +605,11 @@ void server::impl::answer(const std::shared_ptr<job>& j, reply r) {
 
 void server::impl::arm_timeout(const std::shared_ptr<job>& j) {
   net::post(io_, [self = shared_from_this(), j] {
-    j->timer.expires_after(self->settings_.function.timeout);
+    // The invocation's deadline (the platform's, or the function timeout from /next on).
+    const auto left = j->inv.deadline - std::chrono::system_clock::now();
+    j->timer.expires_after(std::max<std::chrono::steady_clock::duration>(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(left),
+        std::chrono::steady_clock::duration::zero()));
     j->timer.async_wait([self, j](beast::error_code ec) {
       if (ec) return;
       {
@@ -640,7 +644,12 @@ result<http_response> server::impl::next() {
     }
     j = std::move(queue_.front());
     queue_.pop_front();
-    j->inv.deadline = std::chrono::system_clock::now() + settings_.function.timeout;
+    // A deadline the platform sent (an adapter set it: Fn-Deadline, OpenWhisk's deadline, FC's
+    // x-fc-function-timeout) stands, if it is sooner than the function's own timeout.
+    const auto own = std::chrono::system_clock::now() + settings_.function.timeout;
+    if (j->inv.deadline == std::chrono::system_clock::time_point{} || j->inv.deadline > own) {
+      j->inv.deadline = own;
+    }
     running_.emplace(j->inv.request_id, j);
   }
   arm_timeout(j);

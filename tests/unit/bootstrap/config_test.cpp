@@ -21,7 +21,7 @@ TEST(config_from_env, lambda_with_a_shared_library_handler) {
                                            {"_HANDLER", "libhello.so:hello"},
                                            {"LAMBDA_TASK_ROOT", "/var/task"}}));
   ASSERT_TRUE(c) << c.error().message();
-  EXPECT_EQ(c->platform_kind, platform::lambda);
+  EXPECT_EQ(c->platform_kind, platform_kind::lambda);
   EXPECT_EQ(c->language_kind, language::cpp);
   EXPECT_EQ(c->runtime_api, "127.0.0.1:9001");
   EXPECT_EQ(c->handler, "libhello.so:hello");
@@ -197,7 +197,7 @@ TEST(config_from_env, scf_when_only_scf_is_configured) {
                                            {"SCF_RUNTIME_API_PORT", "9001"},
                                            {"_HANDLER", "libhello.so:hello"}}));
   ASSERT_TRUE(c) << c.error().message();
-  EXPECT_EQ(c->platform_kind, platform::scf);
+  EXPECT_EQ(c->platform_kind, platform_kind::scf);
   EXPECT_EQ(c->runtime_api, "9.134.0.1:9001");
   EXPECT_EQ(c->task_root, std::filesystem::current_path());  // SCF runs in the code directory
 }
@@ -211,7 +211,7 @@ TEST(config_from_env, scf_port_defaults_to_9001_and_lambda_wins_when_both_are_se
                                               {"AWS_LAMBDA_RUNTIME_API", "h:1"},
                                               {"_HANDLER", "lib.so:f"}}));
   ASSERT_TRUE(both);
-  EXPECT_EQ(both->platform_kind, platform::lambda);
+  EXPECT_EQ(both->platform_kind, platform_kind::lambda);
   EXPECT_EQ(both->runtime_api, "h:1");
 }
 
@@ -221,7 +221,7 @@ TEST(config_from_env, lamella_platform_chooses_and_requires_its_address) {
                                              {"LAMELLA_PLATFORM", "scf"},
                                              {"_HANDLER", "lib.so:f"}}));
   ASSERT_TRUE(scf);
-  EXPECT_EQ(scf->platform_kind, platform::scf);
+  EXPECT_EQ(scf->platform_kind, platform_kind::scf);
   // LAMELLA_PLATFORM=scf without SCF's address: SCF's usual local one (platform_from_env).
   EXPECT_EQ(config_from_env(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"},
                                       {"LAMELLA_PLATFORM", "scf"},
@@ -242,7 +242,7 @@ TEST(config_from_env, push_platforms_are_served_in_process) {
       fake_env({{"PORT", "8080"}, {"_HANDLER", "app.handler"}, {"LAMBDA_TASK_ROOT", "/t"}}),
       fake_files({"/t/app.py"}));
   ASSERT_TRUE(http) << http.error().message();
-  EXPECT_EQ(http->platform_kind, platform::http);
+  EXPECT_EQ(http->platform_kind, platform_kind::http);
   EXPECT_EQ(http->language_kind, language::python);
   EXPECT_TRUE(http->runtime_api.empty());
   const auto fc = config_from_env(fake_env({{"FC_CUSTOM_LISTEN_PORT", "9000"},
@@ -250,11 +250,11 @@ TEST(config_from_env, push_platforms_are_served_in_process) {
                                             {"LAMBDA_TASK_ROOT", "/t"}}),
                                   fake_files({"/t/index.mjs"}));
   ASSERT_TRUE(fc) << fc.error().message();
-  EXPECT_EQ(fc->platform_kind, platform::fc);
+  EXPECT_EQ(fc->platform_kind, platform_kind::fc);
   EXPECT_EQ(fc->language_kind, language::node);
   EXPECT_EQ(config_from_env(fake_env({{"LAMELLA_PLATFORM", "http"}, {"_HANDLER", "lib.so:f"}}))
                 ->platform_kind,
-            platform::http);
+            platform_kind::http);
   EXPECT_EQ(config_from_env(fake_env({{"PORT", "not-a-port"}, {"_HANDLER", "lib.so:f"}})).error(),
             make_error_code(errc::invalid_configuration));
 }
@@ -264,7 +264,7 @@ TEST(config_from_env, scf_with_a_bad_handler_is_malformed_not_unconfigured) {
             make_error_code(errc::malformed_handler));
 }
 
-TEST(lambda_names_for_scf, fills_the_unset_lambda_names_from_scfs) {
+TEST(lambda_names_for_platform, fills_the_unset_lambda_names_from_scfs) {
   const auto env = fake_env({{"SCF_RUNTIME_API", "127.0.0.1"},
                              {"SCF_FUNCTIONNAME", "hello"},
                              {"SCF_FUNCTIONVERSION", "3"},
@@ -273,13 +273,51 @@ TEST(lambda_names_for_scf, fills_the_unset_lambda_names_from_scfs) {
                              {"_HANDLER", "lib.so:f"}});
   const auto c = config_from_env(env);
   ASSERT_TRUE(c);
-  const auto names = lambda_names_for_scf(env, *c);
+  const auto names = lambda_names_for_platform(env, *c);
   const std::vector<std::pair<std::string, std::string>> expected{
       {"AWS_LAMBDA_FUNCTION_NAME", "hello"},
       {"AWS_LAMBDA_FUNCTION_VERSION", "3"},
-      {"AWS_DEFAULT_REGION", "ap-guangzhou"},
+      {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"},
+      {"AWS_DEFAULT_REGION", "keep-me"},  // one region for both names
       {"LAMBDA_TASK_ROOT", std::filesystem::current_path().string()}};
   EXPECT_EQ(names, expected);
+  EXPECT_TRUE(
+      lambda_names_for_platform(fake_env({{"AWS_LAMBDA_RUNTIME_API", "h:1"}}), config{}).empty());
+}
+
+TEST(config_from_env, platforms_name_the_handler_when_handler_is_unset) {
+  const auto gcf_python =
+      config_from_env(fake_env({{"FUNCTION_TARGET", "hello"}, {"LAMBDA_TASK_ROOT", "/t"}}),
+                      fake_files({"/t/main.py"}));
+  ASSERT_TRUE(gcf_python) << gcf_python.error().message();
+  EXPECT_EQ(gcf_python->platform_kind, platform_kind::gcf);
+  EXPECT_EQ(gcf_python->handler, "main.hello");
+  EXPECT_EQ(gcf_python->language_kind, language::python);
+  const auto gcf_node =
+      config_from_env(fake_env({{"FUNCTION_TARGET", "hello"}, {"LAMBDA_TASK_ROOT", "/t"}}),
+                      fake_files({"/t/index.js"}));
+  ASSERT_TRUE(gcf_node);
+  EXPECT_EQ(gcf_node->handler, "index.hello");
+  EXPECT_EQ(gcf_node->language_kind, language::node);
+  const auto kubeless = config_from_env(
+      fake_env({{"FUNC_HANDLER", "handle"}, {"MOD_NAME", "app"}, {"LAMBDA_TASK_ROOT", "/t"}}),
+      fake_files({"/t/app.py"}));
+  ASSERT_TRUE(kubeless);
+  EXPECT_EQ(kubeless->platform_kind, platform_kind::kubeless);
+  EXPECT_EQ(kubeless->handler, "app.handle");
+  const auto fg = config_from_env(fake_env({{"RUNTIME_API_ADDR", "http://127.0.0.1:8888/"},
+                                            {"RUNTIME_HANDLER", "index.handler"},
+                                            {"RUNTIME_CODE_ROOT", "/opt/function/code"}}),
+                                  fake_files({"/opt/function/code/index.mjs"}));
+  ASSERT_TRUE(fg);
+  EXPECT_EQ(fg->platform_kind, platform_kind::functiongraph);
+  EXPECT_EQ(fg->runtime_api, "127.0.0.1:8888");
+  EXPECT_EQ(fg->task_root, "/opt/function/code");
+  EXPECT_EQ(fg->language_kind, language::node);
+  // _HANDLER, when set, always wins.
+  EXPECT_EQ(
+      config_from_env(fake_env({{"FUNCTION_TARGET", "hello"}, {"_HANDLER", "lib.so:f"}}))->handler,
+      "lib.so:f");
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <utility>
+#include <vector>
 
 namespace lamella {
 namespace {
@@ -26,7 +28,7 @@ TEST(platform_from_env, lambda_when_the_runtime_api_is_set) {
 
 TEST(platform_from_env, nothing_recognised_is_an_error) {
   EXPECT_EQ(platform_from_env(fake({})).error(), make_error_code(errc::invalid_configuration));
-  EXPECT_FALSE(platform_from_env(fake({{"LAMELLA_PLATFORM", "azure"}})));
+  EXPECT_FALSE(platform_from_env(fake({{"LAMELLA_PLATFORM", "cloudflare-workers"}})));
   EXPECT_FALSE(platform_from_env(fake({{"LAMELLA_PLATFORM", "lambda"}})));  // no endpoint
 }
 
@@ -132,6 +134,84 @@ TEST(platform_from_env, function_settings) {
   EXPECT_EQ(s->function.timeout, std::chrono::seconds(300));
   EXPECT_FALSE(platform_from_env(
       fake({{"AWS_LAMBDA_RUNTIME_API", "x:1"}, {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots"}})));
+}
+
+TEST(platform_names, every_platform_round_trips_through_its_name) {
+  ASSERT_EQ(all_platforms().size(), 12U);
+  for (const auto kind : all_platforms()) {
+    EXPECT_EQ(platform_from_name(to_string(kind)), kind) << to_string(kind);
+  }
+  EXPECT_FALSE(platform_from_name("FC"));
+  EXPECT_FALSE(platform_from_name(""));
+}
+
+TEST(platform_from_env, each_platform_is_recognised_by_what_it_sets) {
+  const std::vector<std::pair<std::map<std::string, std::string, std::less<>>, platform_kind>>
+      cases{
+          {{{"RUNTIME_API_ADDR", "127.0.0.1:8080"}}, platform_kind::functiongraph},
+          {{{"FUNCTIONS_CUSTOMHANDLER_PORT", "41001"}}, platform_kind::azure},
+          {{{"FUNCTIONS_HTTPWORKER_PORT", "41001"}}, platform_kind::azure},
+          {{{"FN_LISTENER", "unix:/tmp/iofs/lsnr.sock"}, {"FN_FORMAT", "http-stream"}},
+           platform_kind::fn},
+          {{{"__OW_API_HOST", "https://openwhisk.example"}}, platform_kind::openwhisk},
+          {{{"FUNCTION_TARGET", "hello"}, {"PORT", "8080"}}, platform_kind::gcf},
+          {{{"FUNC_HANDLER", "handle"}, {"MOD_NAME", "app"}}, platform_kind::kubeless},
+          {{{"RUNTIME_CODE_ROOT", "/opt/function/code"}}, platform_kind::functiongraph_http},
+          {{{"LAMELLA_PLATFORM", "fission"}}, platform_kind::fission},
+          // Lambda's own variable wins over every other platform's.
+          {{{"AWS_LAMBDA_RUNTIME_API", "x:1"}, {"PORT", "8080"}, {"FUNCTION_TARGET", "f"}},
+           platform_kind::lambda},
+          // Cloud Run sets PORT too: FUNCTION_TARGET makes it a Functions Framework function.
+          {{{"PORT", "8080"}, {"K_SERVICE", "svc"}}, platform_kind::http},
+      };
+  for (const auto& [vars, kind] : cases) {
+    const auto s = platform_from_env(fake(vars));
+    ASSERT_TRUE(s) << to_string(kind);
+    EXPECT_EQ(s->kind, kind) << to_string(kind);
+  }
+}
+
+TEST(platform_from_env, platform_defaults_and_ports) {
+  auto s = platform_from_env(fake({{"RUNTIME_API_ADDR", "http://127.0.0.1:8888/"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->runtime_api, "127.0.0.1:8888");  // FunctionGraph's samples prepend http://
+  EXPECT_FALSE(is_push(s->kind));
+  s = platform_from_env(fake({{"FUNCTIONS_CUSTOMHANDLER_PORT", "41001"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->port, 41001);
+  EXPECT_EQ(s->listen_address, "127.0.0.1");
+  s = platform_from_env(fake({{"FN_LISTENER", "unix:/tmp/iofs/lsnr.sock"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->unix_socket, "/tmp/iofs/lsnr.sock");
+  EXPECT_EQ(s->concurrency, 1U);
+  EXPECT_FALSE(platform_from_env(fake({{"FN_LISTENER", "tcp:/tmp/x"}})));
+  EXPECT_FALSE(platform_from_env(fake({{"LAMELLA_PLATFORM", "fn"}})));  // no socket named
+  s = platform_from_env(fake({{"__OW_API_HOST", "h"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->port, 8080);
+  EXPECT_EQ(s->concurrency, 1U);  // one /run at a time per container
+  s = platform_from_env(fake({{"LAMELLA_PLATFORM", "fission"}, {"LAMELLA_PORT", "0"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->port, 0);
+  s = platform_from_env(fake({{"LAMELLA_PLATFORM", "fission"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->port, 8888);
+  s = platform_from_env(
+      fake({{"FUNC_HANDLER", "h"}, {"FUNC_PORT", "9090"}, {"FUNC_TIMEOUT", "5"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->port, 9090);
+  EXPECT_EQ(s->function.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(s->function.name, "h");
+  s = platform_from_env(fake({{"RUNTIME_CODE_ROOT", "/c"},
+                              {"RUNTIME_FUNC_NAME", "fgfn"},
+                              {"RUNTIME_MEMORY", "256"},
+                              {"RUNTIME_TIMEOUT", "7"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->listen_address, "127.0.0.1");
+  EXPECT_EQ(s->port, 8000);
+  EXPECT_EQ(s->function.name, "fgfn");
+  EXPECT_EQ(s->function.memory_mb, 256U);
+  EXPECT_EQ(s->function.timeout, std::chrono::seconds(7));
 }
 
 }  // namespace
