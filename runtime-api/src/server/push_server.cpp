@@ -206,8 +206,9 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   net::io_context io_{1};
   net::executor_work_guard<net::io_context::executor_type> work_;
   net::basic_socket_acceptor<stream_protocol> acceptor_;
-  std::filesystem::path socket_link_;   // Fn: the socket path the platform named; I/O thread
-  std::filesystem::path socket_phony_;  // Fn: the socket file itself
+  // Fn: set by listen() before the I/O thread starts, then the I/O thread's (remove_socket_files).
+  std::filesystem::path socket_link_;   // the socket path the platform named (the link)
+  std::filesystem::path socket_phony_;  // the socket file itself
   std::optional<net::signal_set> signals_;
   net::steady_timer grace_timer_;
   net::thread_pool hooks_{1};
