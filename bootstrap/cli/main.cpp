@@ -298,34 +298,12 @@ std::uint16_t free_port() {
   return port;
 }
 
-// `lamella serve --platform fc|http`: the runtime is the HTTP server (lamella's push server, or
-// the function's own). Starts it with the platform's port variable and a Lambda-like
-// environment, restarts it when it dies (with a growing pause when it keeps dying at once),
-// and forwards SIGTERM/SIGINT to it as SIGTERM, waiting push_stop_grace before SIGKILL.
-int serve_push(const cli_options& parsed, const lamella::function_config& function) {
-  const std::uint16_t port = parsed.port != 0 ? parsed.port : free_port();
-  if (port == 0) {
-    std::cerr << "lamella: no free port on 127.0.0.1\n";
-    return 1;
-  }
-  std::vector<std::string> env;
-  for (const auto& [name, value] :
-       lamella::push_runtime_environment(function, parsed.platform, port)) {
-    env.push_back(std::string(name).append("=").append(value));
-  }
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (const int sig : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&signals, sig);
-  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  std::cerr << "lamella: serving " << parsed.dir.string() << " (" << parsed.platform
-            << ") on http://127.0.0.1:" << port << "\n";
-  if (parsed.platform == "fc") {
-    std::cerr << "curl -XPOST 127.0.0.1:" << port << "/invoke -d '{}'\n";
-  } else {
-    std::cerr << "curl 127.0.0.1:" << port << "/\n";
-  }
-
+// The runtime of `lamella serve --platform NAME`, an HTTP server itself (lamella's push server,
+// or the function's own), started with `env`: restarts it when it dies (with a growing pause
+// when it keeps dying at once), and forwards SIGTERM/SIGINT to it as SIGTERM, waiting
+// push_stop_grace before SIGKILL. Returns once it was told to stop.
+int supervise_push_runtime(const lamella::function_config& function,
+                           const std::vector<std::string>& env, const sigset_t& signals) {
   std::chrono::milliseconds pause{100};
   for (;;) {
     const pid_t child = spawn_push_runtime(function.command, env, function.dir);
@@ -376,6 +354,65 @@ int serve_push(const cli_options& parsed, const lamella::function_config& functi
     }
     pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(5));
   }
+}
+
+// The signals the supervisor waits for, blocked in this thread (before any child exists).
+sigset_t block_supervisor_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (const int sig : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&signals, sig);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+std::vector<std::string> env_strings(const std::vector<std::pair<std::string, std::string>>& env) {
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [name, value] : env) out.push_back(std::string(name).append("=").append(value));
+  return out;
+}
+
+// `lamella serve --platform fn`: Fn's agent talks to the runtime over a UNIX socket in a
+// directory it gives (FN_LISTENER=unix:/tmp/iofs/lsnr.sock). Here the directory is a fresh one
+// under /tmp (short: a socket path holds at most 107 bytes), removed when serving ends.
+int serve_fn(const cli_options& parsed, const lamella::function_config& function) {
+  std::string dir = (fs::temp_directory_path() / "lamella-fn-XXXXXX").string();
+  if (::mkdtemp(dir.data()) == nullptr) {
+    std::cerr << "lamella: cannot create a socket directory: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  const auto env = env_strings(lamella::push_runtime_environment(function, "fn", 0, dir));
+  const sigset_t signals = block_supervisor_signals();
+  const std::string socket = (fs::path(dir) / "lsnr.sock").string();
+  std::cerr << "lamella: serving " << parsed.dir.string() << " (fn) on unix:" << socket << "\n"
+            << "curl --unix-socket " << socket
+            << " -XPOST http://localhost/call -H 'Fn-Call-Id: 01' -H \"Fn-Deadline: $(date -u "
+               "-d +30sec +%Y-%m-%dT%H:%M:%SZ)\" -d '{}'\n";
+  const int status = supervise_push_runtime(function, env, signals);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return status;
+}
+
+// `lamella serve --platform NAME` for the platforms that call a port: the platform's port
+// variable and a Lambda-like environment.
+int serve_push(const cli_options& parsed, const lamella::function_config& function) {
+  if (parsed.platform == "fn") return serve_fn(parsed, function);
+  const std::uint16_t port = parsed.port != 0 ? parsed.port : free_port();
+  if (port == 0) {
+    std::cerr << "lamella: no free port on 127.0.0.1\n";
+    return 1;
+  }
+  const auto env = env_strings(lamella::push_runtime_environment(function, parsed.platform, port));
+  const sigset_t signals = block_supervisor_signals();
+  std::cerr << "lamella: serving " << parsed.dir.string() << " (" << parsed.platform
+            << ") on http://127.0.0.1:" << port << "\n";
+  if (parsed.platform == "fc") {
+    std::cerr << "curl -XPOST 127.0.0.1:" << port << "/invoke -d '{}'\n";
+  } else {
+    std::cerr << "curl 127.0.0.1:" << port << "/\n";
+  }
+  return supervise_push_runtime(function, env, signals);
 }
 
 int run(const cli_options& parsed) {

@@ -6,6 +6,7 @@
 #include "node_runner.h"
 #include "python_loader.h"
 
+#include "lamella/platform.h"
 #include "lamella/runtime.h"
 
 #include <cstdio>
@@ -21,6 +22,10 @@ int main() {
           "Runtime.MalformedHandlerName",
           "Bad handler: set _HANDLER to 'module.function' for a Python handler, "
           "'file.export' for a Node.js handler or 'library.so:symbol' for a C++ handler");
+    }
+    if (const auto why = lamella::platform_problem(lamella::process_environment()); !why.empty()) {
+      std::fprintf(stderr, "lamella bootstrap: configuration error: %s\n", why.c_str());
+      return 1;
     }
     std::fprintf(stderr,
                  "lamella bootstrap: %s: no platform recognised: set AWS_LAMBDA_RUNTIME_API, "
@@ -51,6 +56,11 @@ int main() {
   if (cfg->language_kind == lamella::language::node) {
     options.language = "node";
     return lamella::run_node(*cfg, options);
+  }
+  if (lamella::is_push(cfg->platform_kind)) {
+    // Listen before the handler loads: a platform that waits for the socket (Fn gives 5 s from
+    // the container's start) must not wait for the function's init; calls queue meanwhile.
+    (void)lamella::make_lambda_client(options);
   }
   lamella::load_error error;
   const auto h = lamella::load_so_handler(cfg->handler, cfg->task_root, error);

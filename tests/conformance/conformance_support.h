@@ -125,7 +125,8 @@ inline std::vector<push_runner> push_runners(std::initializer_list<const char*> 
 /// The generic bootstrap started as a push platform starts it: the environment `lamella serve
 /// --platform fc|http` gives (push_runtime_environment: Lambda's without the runtime API, plus
 /// LAMELLA_PLATFORM and FC_CUSTOM_LISTEN_PORT or PORT), here with port 0 (any free port), in the
-/// task root. Its stdout and stderr go into one pipe that a thread collects: the function's log.
+/// task root; on fn, FN_LISTENER names a socket in a fresh directory (removed afterwards). Its
+/// stdout and stderr go into one pipe that a thread collects: the function's log.
 class push_function {
  public:
   /// `extra_env` is added to (and overrides) the platform's environment.
@@ -134,8 +135,14 @@ class push_function {
     function_config c = function_for(lang);
     c.env.emplace_back("LAMELLA_FUNCTION_TIMEOUT_MS", "10000");
     for (const auto& entry : extra_env) c.env.push_back(entry);
+    if (platform == "fn") {
+      // Short, under /tmp: a socket path holds at most 107 bytes.
+      std::string dir = "/tmp/lamella-fn-XXXXXX";
+      if (::mkdtemp(dir.data()) == nullptr) return;
+      socket_dir_ = dir;
+    }
     std::vector<std::string> vars;
-    for (const auto& [name, value] : push_runtime_environment(c, platform, 0)) {
+    for (const auto& [name, value] : push_runtime_environment(c, platform, 0, socket_dir_)) {
       vars.push_back(std::string(name).append("=").append(value));
     }
     std::vector<char*> envp;
@@ -162,7 +169,8 @@ class push_function {
       return;
     }
     reader_ = std::thread([this, fd = out[0]] { collect(fd); });
-    // The server says where it listens: `lamella: <platform> platform listening on <addr>:<port>`.
+    // The server says where it listens: `lamella: <platform> platform listening on <addr>:<port>`
+    // (or `on unix:<path>`).
     static constexpr std::string_view listening = "platform listening on ";
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, std::chrono::seconds(60), [this] {
@@ -172,6 +180,11 @@ class push_function {
     const auto at = log_.find(listening);
     const auto eol = at == std::string::npos ? at : log_.find('\n', at);
     if (eol == std::string::npos) return;
+    if (log_.compare(at + listening.size(), 5, "unix:") == 0) {
+      const auto start = at + listening.size() + 5;
+      socket_path_ = log_.substr(start, eol - start);
+      return;
+    }
     const auto colon = log_.rfind(':', eol);
     port_ = static_cast<std::uint16_t>(std::stoi(log_.substr(colon + 1, eol - colon - 1)));
   }
@@ -183,10 +196,21 @@ class push_function {
       ::waitpid(pid_, nullptr, 0);
     }
     if (reader_.joinable()) reader_.join();
+    if (!socket_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(socket_dir_, ec);
+    }
   }
 
-  /// The port the server listens on; 0 when it did not start (see log()).
+  /// The port the server listens on; 0 when it did not start or listens on a UNIX socket.
   [[nodiscard]] std::uint16_t port() const { return port_; }
+
+  /// The UNIX socket the server listens on (fn: the path after `unix:` in FN_LISTENER); empty
+  /// when it did not start or listens on a port.
+  [[nodiscard]] const std::filesystem::path& socket_path() const { return socket_path_; }
+
+  /// fn: the directory FN_LISTENER's socket is in (the agent's /tmp/iofs); empty elsewhere.
+  [[nodiscard]] const std::filesystem::path& socket_dir() const { return socket_dir_; }
 
   /// Everything the function printed so far.
   [[nodiscard]] std::string log() {
@@ -246,6 +270,8 @@ class push_function {
   pid_t pid_ = -1;
   bool reaped_ = false;
   std::uint16_t port_ = 0;
+  std::filesystem::path socket_dir_;   // fn: made here, removed by the destructor
+  std::filesystem::path socket_path_;  // from the server's "listening on unix:" line
   std::thread reader_;
   std::mutex mutex_;
   std::condition_variable changed_;

@@ -534,6 +534,8 @@ def main(handler: str, task_root: str, runtime_api: str, max_invocations: int | 
     _unbuffered_stdio()
     _setup_paths(task_root)
     _setup_logging()
+    # A push platform's server listens before the handler loads (Fn waits 5 s for its socket).
+    _lamella.listen(runtime_api)
     try:
         function = load_handler(handler, task_root)
     except InitError as e:

@@ -140,6 +140,19 @@ bool report_init_error(const std::string& error_type, const std::string& body,
   return posted && *posted == post_status::accepted;
 }
 
+/// listen(runtime_api="") -> None
+/// On a push platform (no runtime_api given), starts the process's server now, so that it
+/// listens while the handler loads (Fn waits only 5 s for its socket); elsewhere nothing.
+void listen(const std::string& runtime_api) {
+  if (!runtime_api.empty()) return;
+  const auto platform = platform_from_env(process_environment());
+  if (!platform || !is_push(platform->kind)) return;
+  py::gil_scoped_release release;
+  run_options options;
+  options.language = "python";
+  (void)make_lambda_client(options);  // starts the server; serve() gets the same one
+}
+
 }  // namespace
 }  // namespace lamella::python
 
@@ -151,6 +164,9 @@ PYBIND11_MODULE(_lamella, m) {
         "Serves invocations until the platform goes away (or max_invocations): next, "
         "invoke(...) under the GIL, then response or error. Returns the exit status (0, or 1 "
         "when the Runtime API was lost).");
+  m.def("listen", &lamella::python::listen, py::arg("runtime_api") = "",
+        "On a push platform, starts serving the platform now (before the handler loads); "
+        "invocations wait until serve() runs.");
   m.def("report_init_error", &lamella::python::report_init_error, py::arg("error_type"),
         py::arg("body"), py::arg("runtime_api") = "",
         "Posts an init failure (a complete error JSON body) to /runtime/init/error with the "

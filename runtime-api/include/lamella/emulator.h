@@ -147,9 +147,12 @@ class emulator {
 /// plus LAMELLA_PLATFORM = `platform` and the platform's port variable = `port`
 /// (FC_CUSTOM_LISTEN_PORT for "fc", FUNCTIONS_CUSTOMHANDLER_PORT for "azure", FUNC_PORT for
 /// "kubeless", PORT for "http" and "gcf", LAMELLA_PORT for the others), which override
-/// `function.env`. Sanitizer option variables of this
-/// process are passed on, as to emulated runtimes.
+/// `function.env`. "fn" listens on a UNIX socket instead of a port: it gets what the Fn agent
+/// sets, FN_LISTENER = `unix:<socket_dir>/lsnr.sock` (`socket_dir` empty: Fn's /tmp/iofs),
+/// FN_FORMAT = http-stream, FN_TYPE = sync and FN_MEMORY; `port` is unused. Sanitizer option
+/// variables of this process are passed on, as to emulated runtimes.
 std::vector<std::pair<std::string, std::string>> push_runtime_environment(
-    const function_config& function, std::string_view platform, std::uint16_t port);
+    const function_config& function, std::string_view platform, std::uint16_t port,
+    const std::filesystem::path& socket_dir = {});
 
 }  // namespace lamella

@@ -121,8 +121,13 @@ env_lookup process_environment();
 /// Fission sets nothing recognisable: its environment image sets LAMELLA_PLATFORM=fission (port
 /// 8888). LAMELLA_PORT overrides the port of every push platform but fn.
 /// Errors: invalid_configuration (no platform recognised, an unknown LAMELLA_PLATFORM, a pull
-/// platform without its API address, fn without a `unix:` FN_LISTENER, or a number that does not
-/// parse or is out of range).
+/// platform without its API address, fn without a `unix:` FN_LISTENER or with an FN_FORMAT other
+/// than `http-stream`, or a number that does not parse or is out of range).
 result<platform_settings> platform_from_env(const env_lookup& env);
+
+/// Why platform_from_env(env) refuses `env`, as one sentence for the operator (an unknown
+/// LAMELLA_PLATFORM; Fn: FN_LISTENER missing, not `unix:`, too long, or an FN_FORMAT other than
+/// `http-stream`); empty when it does not refuse, or when no more specific reason is known.
+std::string platform_problem(const env_lookup& env);
 
 }  // namespace lamella

@@ -109,7 +109,37 @@ constexpr std::array<platform_kind, platform_names.size()> kinds_in_order = [] {
   return out;
 }();
 
+/// Why Fn's variables are unusable, as a sentence for the operator; empty when they are fine.
+std::string fn_problem(const env_lookup& env) {
+  const auto listener = first_of(env, {"FN_LISTENER"});
+  if (!listener) return "FN_LISTENER is not set (Fn sets unix:/tmp/iofs/lsnr.sock)";
+  if (!listener->starts_with("unix:") || listener->size() == 5) {
+    return "FN_LISTENER=" + *listener + " is not a unix:<path> socket address";
+  }
+  // sockaddr_un holds 108 bytes with the terminating NUL.
+  if (listener->size() - 5 > 107) return "FN_LISTENER's path is longer than 107 bytes";
+  // FN_FORMAT names the protocol; http-stream is the only one left, and an FDK must refuse the
+  // others (the retired default and json formats speak differently), as fdk-go does.
+  if (const auto format = first_of(env, {"FN_FORMAT"}); format && *format != "http-stream") {
+    return "FN_FORMAT=" + *format + " is not supported: lamella speaks Fn's http-stream format";
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string platform_problem(const env_lookup& env) {
+  const auto chosen = first_of(env, {"LAMELLA_PLATFORM"});
+  if (chosen && !platform_from_name(*chosen)) {
+    return "LAMELLA_PLATFORM=" + *chosen + " names no platform lamella knows";
+  }
+  const auto settings = platform_from_env(env);
+  if (settings) return {};
+  if (chosen ? *chosen == "fn" : first_of(env, {"FN_LISTENER"}).has_value()) {
+    if (auto why = fn_problem(env); !why.empty()) return "Fn: " + why;
+  }
+  return {};
+}
 
 std::string_view to_string(platform_kind kind) noexcept {
   for (const auto& entry : platform_names) {
@@ -244,15 +274,17 @@ result<platform_settings> platform_from_env(const env_lookup& env) {
     case platform_kind::fn: {
       // HTTP over the UNIX socket FN_LISTENER names, one call at a time; the FDK must impose no
       // read or write timeouts of its own (the agent's deadlines rule).
-      const auto listener = first_of(env, {"FN_LISTENER"});
-      if (!listener || !listener->starts_with("unix:") || listener->size() == 5) {
-        return errc::invalid_configuration;
-      }
-      s.unix_socket = listener->substr(5);
+      if (!fn_problem(env).empty()) return errc::invalid_configuration;
+      s.unix_socket = first_of(env, {"FN_LISTENER"})->substr(5);
       s.concurrency = 1;
       s.function.timeout = std::chrono::seconds(30);  // Fn's default per-call timeout
       s.idle_timeout = std::chrono::hours(2);
       s.io_timeout = std::chrono::hours(1);
+      // The agent enforces its own request limits, and kills the container on any answer but
+      // 200, 502 and 504: ours (a 431 or a 413) must not be the ones that strike. 1 MiB of
+      // headers as Go's net/http (fdk-go) takes.
+      s.header_limit = 1024 * 1024;
+      s.body_limit = 64 * 1024 * 1024;
       break;
     }
     case platform_kind::gcf:

@@ -440,22 +440,33 @@ std::size_t parse_vm_hwm_kb(std::string_view proc_status) {
 namespace lamella {
 
 std::vector<std::pair<std::string, std::string>> push_runtime_environment(
-    const function_config& function, std::string_view platform, std::uint16_t port) {
+    const function_config& function, std::string_view platform, std::uint16_t port,
+    const std::filesystem::path& socket_dir) {
   const std::string stream =
       detail::log_stream_name(std::chrono::system_clock::now(), function.version, 0, 0);
   auto env = detail::lambda_environment(function, "", stream, detail::sanitizer_passthrough());
   std::erase_if(env, [](const auto& entry) { return entry.first == "AWS_LAMBDA_RUNTIME_API"; });
-  // Each platform's own port variable; LAMELLA_PORT for those that name none (fixed ports).
-  const std::string port_variable = platform == "fc"         ? "FC_CUSTOM_LISTEN_PORT"
-                                    : platform == "azure"    ? "FUNCTIONS_CUSTOMHANDLER_PORT"
-                                    : platform == "kubeless" ? "FUNC_PORT"
-                                    : platform == "http" || platform == "gcf" ? "PORT"
-                                                                              : "LAMELLA_PORT";
-  for (const auto& [name, value] :
-       {std::pair<std::string, std::string>{port_variable, std::to_string(port)},
-        std::pair<std::string, std::string>{"LAMELLA_PLATFORM", std::string(platform)}}) {
+  std::vector<std::pair<std::string, std::string>> platform_env;
+  if (platform == "fn") {
+    // Fn listens on a UNIX socket, not a port: what the Fn agent sets (FN_TYPE, FN_MEMORY too).
+    const std::filesystem::path dir = socket_dir.empty() ? "/tmp/iofs" : socket_dir;
+    platform_env = {{"FN_LISTENER", "unix:" + (dir / "lsnr.sock").string()},
+                    {"FN_FORMAT", "http-stream"},
+                    {"FN_TYPE", "sync"},
+                    {"FN_MEMORY", std::to_string(function.memory_mb)}};
+  } else {
+    // Each platform's own port variable; LAMELLA_PORT for those that name none (fixed ports).
+    const std::string port_variable = platform == "fc"         ? "FC_CUSTOM_LISTEN_PORT"
+                                      : platform == "azure"    ? "FUNCTIONS_CUSTOMHANDLER_PORT"
+                                      : platform == "kubeless" ? "FUNC_PORT"
+                                      : platform == "http" || platform == "gcf" ? "PORT"
+                                                                                : "LAMELLA_PORT";
+    platform_env = {{port_variable, std::to_string(port)}};
+  }
+  platform_env.emplace_back("LAMELLA_PLATFORM", std::string(platform));
+  for (auto& [name, value] : platform_env) {
     std::erase_if(env, [&name = name](const auto& entry) { return entry.first == name; });
-    env.emplace_back(name, value);
+    env.emplace_back(std::move(name), std::move(value));
   }
   return env;
 }

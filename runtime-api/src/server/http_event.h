@@ -41,6 +41,9 @@ std::string format_clf_time(std::chrono::system_clock::time_point when);
 std::string_view target_path(std::string_view target);
 /// The query part of a target without the '?' ("" when none).
 std::string_view target_query(std::string_view target);
+/// An RFC 3339 date-time ("2026-11-30T12:00:00.123Z", "...+01:00"; any number of fraction
+/// digits) as a time point; nullopt when malformed. Fn's `Fn-Deadline` (fn_adapter.cpp).
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 // ---- request -> API Gateway HTTP API payload 2.0 event ----
 

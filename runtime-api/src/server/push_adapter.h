@@ -114,4 +114,20 @@ struct fc_options {
 /// error JSON (`X-Fc-Error-Type: UnhandledInvocationError`).
 std::unique_ptr<adapter> make_fc_adapter(fc_options options);
 
+/// Options of the `fn` adapter (Fn Project FDK contract, `http-stream`).
+struct fn_options {
+  function_info function;
+};
+
+/// Fn: `POST /call` with Fn-Call-Id (the request id) and Fn-Deadline (the invocation's deadline).
+/// A plain call's body is the event (JSON as is, other text as a JSON string, other bytes as a
+/// base64 string, empty as null) and the result the answer's body (200). An HTTP-trigger call
+/// (`Fn-Intent: httprequest`, Fn-Http-Method, Fn-Http-Request-Url, Fn-Http-H-*) is unwrapped
+/// into an API Gateway payload 2.0 event, and the result mapped back as API Gateway would is
+/// wrapped into a 200 with Fn-Http-Status and Fn-Http-H-* headers. Function and init errors answer
+/// 502 with the error JSON, timeouts 504, a call that could not run 502 (the agent kills the
+/// container on any status but 200, 502 and 504). The platform context is {"fn": {callId,
+/// deadline, headers (plain calls), intent (HTTP triggers), isBase64Encoded (binary events)}}.
+std::unique_ptr<adapter> make_fn_adapter(fn_options options);
+
 }  // namespace lamella::push

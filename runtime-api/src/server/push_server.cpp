@@ -15,27 +15,36 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <exception>
+#include <filesystem>
 #include <list>
 #include <mutex>
 #include <random>
@@ -52,6 +61,10 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+// Connections are TCP or, on Fn, a UNIX socket: one generic protocol carries both, so that the
+// acceptor and the sessions are the same code either way.
+using stream_protocol = net::generic::stream_protocol;
+using stream = beast::basic_stream<stream_protocol>;
 using steady = std::chrono::steady_clock;
 
 /// After an error answer (431, 413) the request's remaining bytes are read and dropped for at
@@ -135,6 +148,12 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   }
 
   result<void> listen();
+  /// Fn's socket dance (platform-contracts.md §12): listen on `phony<name>` in the socket's
+  /// directory, make it 0666, then link `<name>` to it (relative), so that the agent, which waits
+  /// for `<name>` to appear, never connects before listen() or before the permissions are set.
+  result<void> listen_unix();
+  /// Removes the socket files listen_unix() made (on stop: the FDK contract asks for it).
+  void remove_socket_files() noexcept;
   void run_thread() {
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -186,7 +205,10 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
 
   net::io_context io_{1};
   net::executor_work_guard<net::io_context::executor_type> work_;
-  tcp::acceptor acceptor_;
+  net::basic_socket_acceptor<stream_protocol> acceptor_;
+  // Fn: set by listen() before the I/O thread starts, then the I/O thread's (remove_socket_files).
+  std::filesystem::path socket_link_;   // the socket path the platform named (the link)
+  std::filesystem::path socket_phony_;  // the socket file itself
   std::optional<net::signal_set> signals_;
   net::steady_timer grace_timer_;
   net::thread_pool hooks_{1};
@@ -223,15 +245,27 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(server::impl& owner, tcp::socket socket) : owner_(owner), stream_(std::move(socket)) {}
+  session(server::impl& owner, stream_protocol::socket socket)
+      : owner_(owner), stream_(std::move(socket)) {}
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
   void start() {
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = peer.address().to_string();
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    const int family = ec ? AF_UNSPEC : peer.protocol().family();
+    if (family == AF_INET || family == AF_INET6) {
+      // The generic endpoint holds a sockaddr_in(6): read its address as TCP's.
+      tcp::endpoint ip;
+      if (peer.size() <= ip.capacity()) {
+        std::memcpy(ip.data(), peer.data(), peer.size());
+        ip.resize(peer.size());
+        remote_ = ip.address().to_string();
+      }
+      stream_.socket().set_option(tcp::no_delay(true), ec);
+    } else {
+      remote_ = "127.0.0.1";  // a UNIX socket's peer is on this machine and has no address
+    }
     read_head();
   }
 
@@ -265,7 +299,7 @@ class session : public std::enable_shared_from_this<session> {
     if (closed_) return;
     closed_ = true;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().shutdown(stream_protocol::socket::shutdown_both, ec);
     stream_.close();
   }
 
@@ -364,7 +398,7 @@ class session : public std::enable_shared_from_this<session> {
   /// Half-closes, then reads and drops what the client still sends, for a bounded time.
   void linger() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().shutdown(stream_protocol::socket::shutdown_send, ec);
     stream_.expires_after(linger_time);
     drain();
   }
@@ -377,7 +411,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   server::impl& owner_;
-  beast::tcp_stream stream_;
+  stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -443,39 +477,97 @@ class in_process_transport final : public transport {
 // server::impl
 
 result<void> server::impl::listen() {
-  beast::error_code ec;
-  const auto address = net::ip::make_address(settings_.listen_address, ec);
-  if (ec) {
-    std::fprintf(stderr, "lamella: bad listen address '%s'\n", settings_.listen_address.c_str());
-    return errc::invalid_configuration;
+  std::string where;
+  if (!settings_.unix_socket.empty()) {
+    if (auto r = listen_unix(); !r) return r;
+    where = "unix:" + settings_.unix_socket;
+  } else {
+    beast::error_code ec;
+    const auto address = net::ip::make_address(settings_.listen_address, ec);
+    if (ec) {
+      std::fprintf(stderr, "lamella: bad listen address '%s'\n", settings_.listen_address.c_str());
+      return errc::invalid_configuration;
+    }
+    const tcp::endpoint endpoint(address, settings_.port);
+    tcp::acceptor acceptor(io_);
+    if (acceptor.open(endpoint.protocol(), ec); !ec) {
+      acceptor.set_option(net::socket_base::reuse_address(true), ec);
+      if (acceptor.bind(endpoint, ec); !ec)
+        acceptor.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+      std::fprintf(stderr, "lamella: cannot listen on %s:%u: %s\n",
+                   settings_.listen_address.c_str(), static_cast<unsigned>(settings_.port),
+                   ec.message().c_str());
+      return errc::invalid_configuration;
+    }
+    port_ = acceptor.local_endpoint(ec).port();
+    acceptor_ = std::move(acceptor);  // a TCP acceptor is a generic one
+    where = settings_.listen_address + ":" + std::to_string(port_);
   }
-  const tcp::endpoint endpoint(address, settings_.port);
-  if (acceptor_.open(endpoint.protocol(), ec); !ec) {
-    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (acceptor_.bind(endpoint, ec); !ec)
-      acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  }
-  if (ec) {
-    std::fprintf(stderr, "lamella: cannot listen on %s:%u: %s\n", settings_.listen_address.c_str(),
-                 static_cast<unsigned>(settings_.port), ec.message().c_str());
-    return errc::invalid_configuration;
-  }
-  port_ = acceptor_.local_endpoint(ec).port();
   if (options_.handle_signals) {
     signals_.emplace(io_, SIGTERM, SIGINT);
     signals_->async_wait([this](beast::error_code sec, int) {
       if (!sec) begin_stop();
     });
   }
-  std::fprintf(stderr, "lamella: %s platform listening on %s:%u\n",
-               std::string(to_string(settings_.kind)).c_str(), settings_.listen_address.c_str(),
-               static_cast<unsigned>(port_));
+  std::fprintf(stderr, "lamella: %s platform listening on %s\n",
+               std::string(to_string(settings_.kind)).c_str(), where.c_str());
   accept();
   return {};
 }
 
+result<void> server::impl::listen_unix() {
+  namespace fs = std::filesystem;
+  const fs::path link = settings_.unix_socket;
+  const fs::path phony = link.parent_path() / ("phony" + link.filename().string());
+  const fs::path temporary = link.parent_path() / ("." + link.filename().string() + ".tmp");
+  std::error_code fs_ec;
+  // Left over from an earlier process in this directory: bind() fails on an existing name.
+  fs::remove(phony, fs_ec);
+  fs::remove(temporary, fs_ec);
+  beast::error_code ec;
+  net::local::stream_protocol::acceptor acceptor(io_);
+  const net::local::stream_protocol::endpoint endpoint(phony.string());
+  if (acceptor.open(endpoint.protocol(), ec); !ec) {
+    if (acceptor.bind(endpoint, ec); !ec) {
+      acceptor.listen(net::socket_base::max_listen_connections, ec);
+    }
+  }
+  const auto failed = [&](const char* what, const std::string& message) {
+    std::fprintf(stderr, "lamella: cannot listen on unix:%s (%s %s): %s\n", link.c_str(), what,
+                 phony.c_str(), message.c_str());
+    fs::remove(phony, fs_ec);
+    fs::remove(temporary, fs_ec);
+    return errc::invalid_configuration;
+  };
+  if (ec) return failed("socket", ec.message());
+  // The agent connects as another user: everyone may read and write (the contract asks 0666).
+  if (::chmod(phony.c_str(), 0666) != 0) return failed("chmod", std::strerror(errno));
+  // The link names its target relatively (the agent refuses any other), and appears at once
+  // under its final name: made under a temporary name and renamed over whatever was there. The
+  // agent's inotify watch sees the rename as the name's creation (IN_MOVED_TO).
+  if (::symlink(phony.filename().c_str(), temporary.c_str()) != 0) {
+    return failed("symlink", std::strerror(errno));
+  }
+  if (::rename(temporary.c_str(), link.c_str()) != 0) return failed("rename", std::strerror(errno));
+  acceptor_ = std::move(acceptor);  // a UNIX acceptor is a generic one
+  socket_link_ = link;
+  socket_phony_ = phony;
+  return {};
+}
+
+void server::impl::remove_socket_files() noexcept {
+  if (socket_link_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove(socket_link_, ec);
+  std::filesystem::remove(socket_phony_, ec);
+  socket_link_.clear();
+  socket_phony_.clear();
+}
+
 void server::impl::accept() {
-  acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+  acceptor_.async_accept([this](beast::error_code ec, stream_protocol::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
       auto s = std::make_shared<session>(*this, std::move(socket));
@@ -736,6 +828,7 @@ void server::impl::begin_stop() {
   stopping_ = true;
   beast::error_code ec;
   acceptor_.close(ec);
+  remove_socket_files();  // nobody may connect from now on
   if (signals_) signals_->cancel(ec);
   // Idle connections go now; busy ones close after their answer (respond() sees stopping()).
   for (const auto& w : std::list<std::weak_ptr<session>>(sessions_)) {
@@ -872,6 +965,7 @@ std::unique_ptr<adapter> make_platform_adapter(const platform_settings& settings
   f.memory_mb = settings.function.memory_mb;
   f.timeout = settings.function.timeout;
   if (settings.kind == platform_kind::fc) return make_fc_adapter(fc_options{std::move(f)});
+  if (settings.kind == platform_kind::fn) return make_fn_adapter(fn_options{std::move(f)});
   http_options options;
   options.function = std::move(f);
   return make_http_adapter(std::move(options));

@@ -40,10 +40,13 @@ struct server_options {
 /// used after the server is destroyed.
 class server {
  public:
-  /// Binds `settings.listen_address:settings.port`, starts the I/O thread and prints
-  /// `lamella: <platform> platform listening on <address>:<port>` to stderr.
-  /// Errors: invalid_configuration (the address does not parse, or bind/listen failed; the
-  /// system error is printed).
+  /// Binds `settings.listen_address:settings.port` (TCP_NODELAY on every connection), or, when
+  /// `settings.unix_socket` is set (Fn), listens on `phony<name>` in that path's directory, makes
+  /// it mode 0666 and links `<name>` to it (relatively, made under a temporary name and renamed
+  /// into place); a stop removes both names. Starts the I/O thread and prints `lamella:
+  /// <platform> platform listening on <address>:<port>` (or `on unix:<path>`) to stderr.
+  /// Errors: invalid_configuration (the address does not parse, or bind/listen/chmod/link failed;
+  /// the system error is printed).
   static result<std::unique_ptr<server>> start(const platform_settings& settings,
                                                std::unique_ptr<adapter> platform_adapter,
                                                server_options options = {});
@@ -53,7 +56,7 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// The port listened on (the real one when 0 was asked).
+  /// The port listened on (the real one when 0 was asked); 0 on a UNIX socket.
   [[nodiscard]] std::uint16_t port() const noexcept;
 
   /// A transport for one loop's lambda_client: `GET /next` blocks until an invocation is queued

@@ -39,6 +39,17 @@ __attribute__((visibility("default"))) int handle(const lamella_invocation* inv,
     return 0;
   }
   const json::object& event = parsed.get_object();
+  if (const auto* path = event.if_contains("rawPath")) {
+    // An API Gateway HTTP event (an HTTP trigger): answered as an HTTP response.
+    const auto& method = event.at("requestContext").at("http").at("method");
+    reply(response,
+          json::object{
+              {"statusCode", 201},
+              {"headers", {{"content-type", "text/plain"}, {"x-conformance-method", method}}},
+              {"body", std::string(path->as_string()) + "?" +
+                           std::string(event.at("rawQueryString").as_string())}});
+    return 0;
+  }
   const std::string action(event.at("action").as_string());
   if (action == "echo") {
     reply(response, event.at("value"));

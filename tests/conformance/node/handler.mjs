@@ -3,6 +3,17 @@ class InvalidInput extends Error {}
 InvalidInput.prototype.name = 'InvalidInput';
 
 export const handler = async (event, context) => {
+  if (event.rawPath !== undefined) {
+    // An API Gateway HTTP event (an HTTP trigger): answered as an HTTP response.
+    return {
+      statusCode: 201,
+      headers: {
+        'content-type': 'text/plain',
+        'x-conformance-method': event.requestContext.http.method,
+      },
+      body: `${event.rawPath}?${event.rawQueryString}`,
+    };
+  }
   switch (event.action) {
     case 'echo':
       return event.value;

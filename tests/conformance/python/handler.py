@@ -6,6 +6,12 @@ class InvalidInput(Exception):
 
 
 def handler(event, context):
+    if "rawPath" in event:
+        # An API Gateway HTTP event (an HTTP trigger): answered as an HTTP response.
+        return {"statusCode": 201,
+                "headers": {"content-type": "text/plain",
+                            "x-conformance-method": event["requestContext"]["http"]["method"]},
+                "body": event["rawPath"] + "?" + event["rawQueryString"]}
     action = event["action"]
     if action == "echo":
         return event["value"]

@@ -186,6 +186,23 @@ TEST(platform_from_env, platform_defaults_and_ports) {
   EXPECT_EQ(s->concurrency, 1U);
   EXPECT_FALSE(platform_from_env(fake({{"FN_LISTENER", "tcp:/tmp/x"}})));
   EXPECT_FALSE(platform_from_env(fake({{"LAMELLA_PLATFORM", "fn"}})));  // no socket named
+  EXPECT_TRUE(platform_from_env(
+      fake({{"FN_LISTENER", "unix:/tmp/iofs/lsnr.sock"}, {"FN_FORMAT", "http-stream"}})));
+  EXPECT_TRUE(
+      platform_from_env(fake({{"FN_LISTENER", "unix:/tmp/iofs/lsnr.sock"}, {"FN_FORMAT", ""}})));
+  // The retired formats speak differently: refused with a reason the bootstrap prints.
+  const auto json_format =
+      fake({{"FN_LISTENER", "unix:/tmp/iofs/lsnr.sock"}, {"FN_FORMAT", "json"}});
+  EXPECT_FALSE(platform_from_env(json_format));
+  EXPECT_EQ(platform_problem(json_format),
+            "Fn: FN_FORMAT=json is not supported: lamella speaks Fn's http-stream format");
+  EXPECT_EQ(platform_problem(fake({{"FN_LISTENER", "tcp:/tmp/x"}})),
+            "Fn: FN_LISTENER=tcp:/tmp/x is not a unix:<path> socket address");
+  EXPECT_EQ(platform_problem(fake({{"FN_LISTENER", "unix:/" + std::string(107, 'x')}})),
+            "Fn: FN_LISTENER's path is longer than 107 bytes");
+  EXPECT_EQ(platform_problem(fake({{"LAMELLA_PLATFORM", "nope"}})),
+            "LAMELLA_PLATFORM=nope names no platform lamella knows");
+  EXPECT_EQ(platform_problem(fake({{"FN_LISTENER", "unix:/tmp/iofs/lsnr.sock"}})), "");
   s = platform_from_env(fake({{"__OW_API_HOST", "h"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->port, 8080);

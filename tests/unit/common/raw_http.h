@@ -7,10 +7,13 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -60,6 +63,26 @@ class raw_connection {
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  /// One client connection to the UNIX socket at `socket_path` (Fn's lsnr.sock); same rules.
+  explicit raw_connection(const std::filesystem::path& socket_path)
+      : fd_(::socket(AF_UNIX, SOCK_STREAM, 0)) {
+    if (fd_ < 0) throw std::runtime_error("socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string path = socket_path.string();
+    if (path.size() >= sizeof addr.sun_path) {
+      ::close(fd_);
+      throw std::runtime_error("socket path too long");
+    }
+    std::copy(path.begin(), path.end(), addr.sun_path);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd_);
+      throw std::runtime_error("connect");
+    }
+    timeval guard{};
+    guard.tv_sec = 60;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
   }
   raw_connection(const raw_connection&) = delete;
   raw_connection& operator=(const raw_connection&) = delete;

@@ -346,5 +346,25 @@ TEST(push_runtime_environment, is_lambdas_without_the_runtime_api_plus_port_and_
   }
 }
 
+TEST(push_runtime_environment, gives_fn_a_unix_socket_listener_instead_of_a_port) {
+  function_config f;
+  f.dir = "/var/task";
+  f.command = {"/opt/bootstrap"};
+  f.memory_mb = 256;
+  f.env = {{"FN_LISTENER", "unix:/elsewhere/lsnr.sock"}, {"FN_FORMAT", "json"}};
+  const auto env = push_runtime_environment(f, "fn", 8080, "/tmp/lamella-fn-x");
+  EXPECT_EQ(value_of(env, "FN_LISTENER"), "unix:/tmp/lamella-fn-x/lsnr.sock");
+  EXPECT_EQ(count_of(env, "FN_LISTENER"), 1);
+  EXPECT_EQ(value_of(env, "FN_FORMAT"), "http-stream");
+  EXPECT_EQ(count_of(env, "FN_FORMAT"), 1);
+  EXPECT_EQ(value_of(env, "FN_MEMORY"), "256");
+  EXPECT_EQ(value_of(env, "LAMELLA_PLATFORM"), "fn");
+  EXPECT_EQ(value_of(env, "LAMELLA_PORT"), "<unset>");
+  EXPECT_EQ(value_of(env, "AWS_LAMBDA_RUNTIME_API"), "<unset>");
+  // Without a directory: Fn's own.
+  EXPECT_EQ(value_of(push_runtime_environment(f, "fn", 0), "FN_LISTENER"),
+            "unix:/tmp/iofs/lsnr.sock");
+}
+
 }  // namespace
 }  // namespace lamella

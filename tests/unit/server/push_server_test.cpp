@@ -8,8 +8,14 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -464,6 +470,66 @@ TEST_F(push_server_test, after_the_grace_period_what_is_left_is_answered_as_time
   server_->wait();
   for (auto& t : loops_) t.join();  // before `g` goes away: the handler may still be leaving it
   loops_.clear();
+}
+
+/// A fresh directory under the system's temporary directory, removed with its contents.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "lamella-uds-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp");
+    path_ = pattern;
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST_F(push_server_test, serves_over_a_unix_socket_behind_a_relative_link_to_a_phony_socket) {
+  const temp_dir dir;
+  const auto link = dir.path() / "lsnr.sock";
+  // A stale link and socket from an earlier process in the same directory are replaced.
+  std::filesystem::create_symlink("gone.sock", link);
+  { std::ofstream(dir.path() / "phonylsnr.sock") << "stale"; }
+  settings_.unix_socket = link.string();
+  start();
+  start_loops(1, [](const invocation& inv) { return outcome::success(inv.payload + " from uds"); });
+  ASSERT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(std::filesystem::read_symlink(link), "phonylsnr.sock");
+  const auto status = std::filesystem::status(link);  // follows the link
+  EXPECT_EQ(status.type(), std::filesystem::file_type::socket);
+  struct stat info {};
+  ASSERT_EQ(::stat(link.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0666U);
+  EXPECT_EQ(server_->port(), 0U);
+
+  raw_connection c(link);
+  for (int i = 0; i < 3; ++i) {
+    const auto r = c.exchange("POST", "/call", "event-" + std::to_string(i));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200U);
+    EXPECT_EQ(r->body, "event-" + std::to_string(i) + " from uds");
+  }
+  // A stop removes both names: nobody can connect to a server that is going away.
+  server_->request_stop();
+  server_->wait();
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(link)));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "phonylsnr.sock"));
+}
+
+TEST_F(push_server_test, a_unix_socket_in_a_missing_directory_is_a_configuration_error) {
+  const temp_dir dir;
+  settings_.unix_socket = (dir.path() / "missing" / "lsnr.sock").string();
+  auto s = server::start(settings_, std::make_unique<echo_adapter>());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), make_error_code(errc::invalid_configuration));
 }
 
 }  // namespace
