@@ -155,6 +155,18 @@ TEST(push_runtime_test, curl_gets_the_echo_from_cpp_hello) {
   EXPECT_TRUE(contains(out, "curl-token-7")) << out;
 }
 
+TEST(push_runtime_test, the_http_answer_names_the_request_id_the_handler_saw) {
+  function_process fn(cpp_hello, http_env({"_HANDLER=echo"}));
+  raw_connection c(fn.port());
+  const auto r = c.exchange("POST", "/id", R"({"token":"id-check"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  const std::string id = r->header("x-amzn-RequestId");
+  ASSERT_EQ(id.size(), 36U) << "a UUID";
+  // The echoed event carries the invocation's id in requestContext.requestId.
+  EXPECT_TRUE(contains(r->body, R"("requestId":")" + id + '"')) << r->body;
+}
+
 TEST(push_runtime_test, many_concurrent_keep_alive_clients_are_all_answered_correctly) {
   function_process fn(cpp_hello, http_env({"_HANDLER=echo", "LAMELLA_QUEUE=1000"}));
   constexpr int clients = 64;
