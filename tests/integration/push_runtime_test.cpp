@@ -155,6 +155,18 @@ TEST(push_runtime_test, curl_gets_the_echo_from_cpp_hello) {
   EXPECT_TRUE(contains(out, "curl-token-7")) << out;
 }
 
+TEST(push_runtime_test, the_http_answer_names_the_request_id_the_handler_saw) {
+  function_process fn(cpp_hello, http_env({"_HANDLER=echo"}));
+  raw_connection c(fn.port());
+  const auto r = c.exchange("POST", "/id", R"({"token":"id-check"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  const std::string id = r->header("x-amzn-RequestId");
+  ASSERT_EQ(id.size(), 36U) << "a UUID";
+  // The echoed event carries the invocation's id in requestContext.requestId.
+  EXPECT_TRUE(contains(r->body, R"("requestId":")" + id + '"')) << r->body;
+}
+
 TEST(push_runtime_test, many_concurrent_keep_alive_clients_are_all_answered_correctly) {
   function_process fn(cpp_hello, http_env({"_HANDLER=echo", "LAMELLA_QUEUE=1000"}));
   constexpr int clients = 64;
@@ -333,5 +345,200 @@ TEST(push_runtime_test, node_handlers_run_concurrently_on_the_event_loop) {
   for (const auto& body : meet("index.handler", LAMELLA_PUSH_FIXTURES "/node", 8)) {
     EXPECT_TRUE(contains(body, R"("met":true)")) << body;
   }
+}
+#endif
+
+//------------------------------------------------------------------------------------------------
+// Lifecycle hooks of Python and Node handlers on FC (the generic bootstrap, fixtures in
+// push/python/hooks.py and push/node/hooks.js: every hook writes a marker line to stdout), and
+// FC's log marker lines.
+
+namespace {
+
+/// A language's hooks fixture.
+struct hooks_fixture {
+  std::string dir;
+  std::string handler;
+  std::string second_hook;  ///< the second shutdown hook's marker (Node's is async)
+  std::string sigterm_env;  ///< the variable that installs a SIGTERM handler/listener
+  std::string sigterm_mark;
+};
+
+hooks_fixture python_hooks() {
+  return {LAMELLA_PUSH_FIXTURES "/python", "hooks.handler", "shutdown hook 2", "SIGTERM_HANDLER=1",
+          "sigterm handler 15"};
+}
+
+#ifdef LAMELLA_WITH_NODE
+hooks_fixture node_hooks() {
+  return {LAMELLA_PUSH_FIXTURES "/node", "hooks.handler", "shutdown hook 2 (async)",
+          "SIGTERM_LISTENER=1", "sigterm listener"};
+}
+#endif
+
+std::vector<std::string> fc_env(const hooks_fixture& f, std::vector<std::string> extra = {}) {
+  std::vector<std::string> env = {"LAMELLA_PLATFORM=fc",       "FC_CUSTOM_LISTEN_PORT=0",
+                                  "FC_FUNCTION_NAME=hooks",    "_HANDLER=" + f.handler,
+                                  "LAMBDA_TASK_ROOT=" + f.dir, "PATH=/usr/local/bin:/usr/bin:/bin"};
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+/// Waits until the function's init is done (its handler module ran: hooks registered).
+void initialized(function_process& fn) {
+  raw_connection c(fn.port());
+  const auto r = c.exchange("POST", "/initialize", "", "x-fc-request-id: init-0\r\n");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200U);
+  ASSERT_EQ(fn.stdout_line(), "FC Initialize Start RequestId: init-0");
+  ASSERT_EQ(fn.stdout_line(), "FC Initialize End RequestId: init-0");
+}
+
+/// One FC event invocation with request id `id`: its markers and the handler's line, in order.
+void invoke_and_expect_lines(function_process& fn, const std::string& id,
+                             const std::string& event = "{}") {
+  raw_connection c(fn.port());
+  const auto r = c.exchange("POST", "/invoke", event, "x-fc-request-id: " + id + "\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U) << r->body;
+  EXPECT_EQ(fn.stdout_line(), "FC Invoke Start RequestId: " + id);
+  EXPECT_EQ(fn.stdout_line(), "handling " + id);
+  EXPECT_EQ(fn.stdout_line(), "FC Invoke End RequestId: " + id);
+}
+
+void pre_freeze_and_pre_stop_run_the_hooks(const hooks_fixture& f) {
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, fc_env(f));
+  initialized(fn);
+  {
+    raw_connection c(fn.port());
+    const auto r = c.exchange("GET", "/pre-freeze");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200U);
+    EXPECT_EQ(r->header("x-fc-status"), "200");
+  }
+  // The hook's line comes before the next invocation's: /pre-freeze waited for the hook (Node's
+  // is async).
+  EXPECT_EQ(fn.stdout_line(), "pre-freeze hook");
+  invoke_and_expect_lines(fn, "after-freeze");
+  {
+    raw_connection c(fn.port());
+    const auto r = c.exchange("GET", "/pre-stop");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200U) << r->body;
+    EXPECT_EQ(r->header("x-fc-status"), "200");
+  }
+  EXPECT_EQ(fn.stdout_line(), "shutdown hook 1");
+  EXPECT_EQ(fn.stdout_line(), f.second_hook);
+  invoke_and_expect_lines(fn, "after-stop");  // still serving until FC stops the instance
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.stdout_line(), "") << "the shutdown hooks ran once, at /pre-stop";
+  EXPECT_EQ(fn.wait(), 0);
+}
+
+void sigterm_runs_the_hooks_and_exits_zero(const hooks_fixture& f, bool with_handler) {
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP,
+                      fc_env(f, with_handler ? std::vector<std::string>{f.sigterm_env}
+                                             : std::vector<std::string>{}));
+  initialized(fn);
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.stdout_line(), "shutdown hook 1");
+  EXPECT_EQ(fn.stdout_line(), f.second_hook);
+  // A SIGTERM handler the function installed itself runs too, last, after the hooks.
+  if (with_handler) {
+    EXPECT_EQ(fn.stdout_line(), f.sigterm_mark);
+  }
+  EXPECT_EQ(fn.stdout_line(), "");
+  EXPECT_EQ(fn.wait(), 0);
+}
+
+void a_failing_hook_makes_pre_stop_answer_the_fc_error(const hooks_fixture& f) {
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, fc_env(f, {"HOOK_FAILS=1"}));
+  initialized(fn);
+  raw_connection c(fn.port());
+  const auto r = c.exchange("GET", "/pre-stop");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404U);
+  EXPECT_EQ(r->header("x-fc-status"), "404");
+  EXPECT_TRUE(contains(r->body, "hook-broke")) << r->body;
+  EXPECT_TRUE(contains(r->body, "Runtime.HookError")) << r->body;
+  EXPECT_EQ(fn.stdout_line(), "shutdown hook 1");  // the hooks before it ran
+  // The server keeps serving.
+  const auto after = c.exchange("POST", "/invoke", "{}");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200U);
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.wait(), 0);
+}
+
+}  // namespace
+
+TEST(push_runtime_test, python_hooks_run_on_fc_pre_freeze_and_pre_stop) {
+  pre_freeze_and_pre_stop_run_the_hooks(python_hooks());
+}
+
+TEST(push_runtime_test, python_shutdown_hooks_run_on_sigterm_and_the_process_exits_zero) {
+  sigterm_runs_the_hooks_and_exits_zero(python_hooks(), false);
+}
+
+TEST(push_runtime_test, a_python_sigterm_handler_runs_after_the_shutdown_hooks) {
+  sigterm_runs_the_hooks_and_exits_zero(python_hooks(), true);
+}
+
+TEST(push_runtime_test, a_python_sigterm_handler_set_during_an_invocation_still_runs) {
+  const auto f = python_hooks();
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, fc_env(f));
+  initialized(fn);
+  // signal.signal() took SIGTERM from the server; lamella takes it back after the invocation.
+  invoke_and_expect_lines(fn, "installs", R"({"install_sigterm": true})");
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.stdout_line(), "shutdown hook 1");
+  EXPECT_EQ(fn.stdout_line(), f.second_hook);
+  EXPECT_EQ(fn.stdout_line(), f.sigterm_mark);
+  EXPECT_EQ(fn.wait(), 0);
+}
+
+TEST(push_runtime_test, a_raising_python_hook_makes_pre_stop_answer_404) {
+  a_failing_hook_makes_pre_stop_answer_the_fc_error(python_hooks());
+}
+
+TEST(push_runtime_test, fc_log_lines_surround_each_python_invocation) {
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, fc_env(python_hooks()));
+  initialized(fn);
+  invoke_and_expect_lines(fn, "fc-log-1");
+  invoke_and_expect_lines(fn, "fc-log-2");
+}
+
+#ifdef LAMELLA_WITH_NODE
+TEST(push_runtime_test, node_hooks_run_on_fc_pre_freeze_and_pre_stop) {
+  pre_freeze_and_pre_stop_run_the_hooks(node_hooks());
+}
+
+TEST(push_runtime_test, node_async_shutdown_hooks_are_awaited_on_sigterm) {
+  sigterm_runs_the_hooks_and_exits_zero(node_hooks(), false);
+}
+
+TEST(push_runtime_test, node_sigterm_listeners_run_after_the_shutdown_hooks) {
+  sigterm_runs_the_hooks_and_exits_zero(node_hooks(), true);
+}
+
+TEST(push_runtime_test, a_rejecting_node_hook_makes_pre_stop_answer_404) {
+  a_failing_hook_makes_pre_stop_answer_the_fc_error(node_hooks());
+}
+
+TEST(push_runtime_test, fc_log_lines_surround_each_node_invocation) {
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, fc_env(node_hooks()));
+  initialized(fn);
+  invoke_and_expect_lines(fn, "fc-log-1");
+  invoke_and_expect_lines(fn, "fc-log-2");
+}
+
+TEST(push_runtime_test, an_es_module_registers_hooks_through_create_require) {
+  hooks_fixture f = node_hooks();
+  f.handler = "hooks-esm.handler";
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, fc_env(f));
+  initialized(fn);
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.stdout_line(), "esm shutdown hook");
+  EXPECT_EQ(fn.wait(), 0);
 }
 #endif

@@ -352,6 +352,37 @@ class Runtime {
   }
 }
 
+/**
+ * Lets the function `require('lamella')` (or 'lamella-node') for the hooks API: when Node's own
+ * resolution finds no such package, the name resolves to this package's lib/index.js. (ES
+ * modules resolve bare names without this hook: they use `createRequire(import.meta.url)`.)
+ */
+function exposePackage() {
+  const Module = require('module');
+  const own = path.join(__dirname, 'index.js');
+  const resolve = Module._resolveFilename;
+  Module._resolveFilename = function resolveFilename(request, ...rest) {
+    try {
+      return resolve.call(this, request, ...rest);
+    } catch (e) {
+      if ((request === 'lamella' || request === 'lamella-node') && e && e.code === 'MODULE_NOT_FOUND') {
+        return own;
+      }
+      throw e;
+    }
+  };
+}
+
+/**
+ * Push platforms: process.exit() (a fatal error, a SIGTERM listener, the function's own) ends the
+ * process once the 'exit' listeners ran, without Node's own teardown, which joins libuv's worker
+ * threads: the in-process server keeps one waiting for the next invocation, and the exit would
+ * hang until the platform's SIGKILL.
+ */
+function exitPromptly(native) {
+  process.reallyExit = (code) => native.exitNow(code ?? 0);
+}
+
 /** The addon: LAMELLA_NODE_ADDON if set, else lamella.node at the package root. */
 function loadAddon(env) {
   return require(env.LAMELLA_NODE_ADDON || path.join(__dirname, '..', 'lamella.node'));
@@ -379,16 +410,24 @@ async function main(argv = process.argv.slice(2), env = process.env) {
   const count = platform.push ? Math.max(1, platform.concurrency) : 1;
   const runtimes = [];
   for (let i = 0; i < count; i += 1) runtimes.push(new Runtime(new native.Client(''), env));
+  // The hooks API (lib/hooks.js) registers with this addon, whose server runs the hooks.
+  const hooks = require('./hooks');
+  globalThis[hooks.NATIVE] = native;
+  exposePackage();
+  // On a push platform the clients started the server, which now owns SIGTERM.
+  const afterInit = platform.push ? hooks.bridgeSigterm(native) : null;
+  if (platform.push) exitPromptly(native);
   if (count > 1) logging.enableConcurrentInvocations();
   logging.patchConsole(env);
   installGlobals(env);
   const first = runtimes[0];
   first.installFatalHandlers();
   await first.init(appRoot, handlerName);
+  if (afterInit !== null) afterInit();
   for (const runtime of runtimes) {
     if (runtime !== first) runtime.adopt(first);
     runtime.start();
   }
 }
 
-module.exports = { main, Runtime, installGlobals, loadAddon };
+module.exports = { main, Runtime, installGlobals, loadAddon, exposePackage };

@@ -6,16 +6,28 @@
 // Runtime API on a libuv worker thread (Napi::AsyncWorker) and resolves its promise back on the
 // JS thread, so the event loop keeps running while the function waits. Posts are synchronous:
 // they are one loopback round trip, which is cheaper than two thread hops, and the JS side
-// awaits nothing meanwhile (the official runtime makes the same choice).
+// awaits nothing meanwhile (the official runtime makes the same choice). Lifecycle hooks
+// (onShutdown, onPreFreeze) run on the push server's hook thread, which calls into the JS thread
+// through a thread-safe function and blocks until the hook's promise settles (bounded).
 #include "lamella/lambda_client.h"
+#include "lamella/lifecycle.h"
 #include "lamella/platform.h"
 #include "lamella/runtime.h"
 #include "lamella/version.h"
 
 #include <napi.h>
 
+#include <signal.h>
+
+#include <array>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -286,7 +298,154 @@ Napi::Value platform(const Napi::CallbackInfo& info) {
   return o;
 }
 
+//------------------------------------------------------------------------------------------------
+// Lifecycle hooks written in JS.
+
+/// One call of a JS hook, shared by the hook thread (which waits) and the JS thread (which
+/// settles it); shared ownership, because a hook that outlives its bound settles it later.
+struct hook_call {
+  std::mutex mutex;
+  std::condition_variable settled_cv;
+  bool settled = false;
+  std::string error;  // empty: the hook succeeded
+
+  void settle(std::string failure) {
+    {
+      const std::lock_guard lock(mutex);
+      if (settled) return;
+      settled = true;
+      error = std::move(failure);
+    }
+    settled_cv.notify_all();
+  }
+};
+
+/// The text of a thrown value or rejection reason (an Error's "Name: message").
+std::string reason_text(const Napi::Value& reason) {
+  try {
+    if (reason.IsUndefined()) return "undefined";
+    return reason.ToString().Utf8Value();
+  } catch (const Napi::Error&) {
+    return "a value that cannot be converted to a string";
+  }
+}
+
+/// JS thread: calls the hook; settles `call` at once, or when the promise it returned settles.
+void call_js_hook(Napi::Env env, Napi::Function fn, std::shared_ptr<hook_call>* data) {
+  const std::shared_ptr<hook_call> call = std::move(*data);
+  delete data;  // NOLINT(cppcoreguidelines-owning-memory): allocated by run() below
+  if (env == nullptr) return call->settle("the JS environment is gone");
+  try {
+    const Napi::Value result = fn.Call({});
+    if (result.IsObject()) {
+      const Napi::Value then = result.As<Napi::Object>().Get("then");
+      if (then.IsFunction()) {
+        const auto resolved = Napi::Function::New(env, [call](const Napi::CallbackInfo& info) {
+          call->settle("");
+          return info.Env().Undefined();
+        });
+        const auto rejected = Napi::Function::New(env, [call](const Napi::CallbackInfo& info) {
+          call->settle(reason_text(info.Length() > 0 ? info[0] : info.Env().Undefined()));
+          return info.Env().Undefined();
+        });
+        then.As<Napi::Function>().Call(result, {resolved, rejected});
+        return;
+      }
+    }
+    call->settle("");
+  } catch (const Napi::Error& e) {
+    call->settle(reason_text(e.Value()));
+  }
+}
+
+/// A JS function as a C++ lifecycle hook: calls it on the JS thread and waits, up to `bound`,
+/// for it to return or for its promise to settle. A throw, a rejection or the bound passing
+/// is the hook's failure (an exception to the hook registry).
+class js_hook {
+ public:
+  js_hook(Napi::Env env, const Napi::Function& fn, std::chrono::milliseconds bound)
+      : tsfn_(Napi::ThreadSafeFunction::New(env, fn, "lamella.hook", 0, 1)), bound_(bound) {
+    tsfn_.Unref(env);  // a registered hook must not keep the process alive
+  }
+
+  void operator()() const {
+    auto call = std::make_shared<hook_call>();
+    auto* data = new std::shared_ptr<hook_call>(call);  // NOLINT: freed by call_js_hook()
+    if (tsfn_.BlockingCall(data, call_js_hook) != napi_ok) {
+      delete data;  // NOLINT(cppcoreguidelines-owning-memory)
+      throw std::runtime_error("the JS thread is gone");
+    }
+    std::unique_lock lock(call->mutex);
+    if (!call->settled_cv.wait_for(lock, bound_, [&] { return call->settled; })) {
+      throw std::runtime_error("the hook did not settle within " + std::to_string(bound_.count()) +
+                               " ms");
+    }
+    if (!call->error.empty()) throw std::runtime_error(call->error);
+  }
+
+ private:
+  Napi::ThreadSafeFunction tsfn_;  // never released: hooks live as long as the process
+  std::chrono::milliseconds bound_;
+};
+
+/// How long a JS hook may take: the platform's shutdown grace (SIGTERM to SIGKILL), 9 s when no
+/// platform is recognised.
+std::chrono::milliseconds hook_bound() {
+  const auto settings = lamella::platform_from_env(lamella::process_environment());
+  return settings ? settings->shutdown_grace : std::chrono::milliseconds(9000);
+}
+
+Napi::Function function_arg(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    throw Napi::TypeError::New(info.Env(), "the hook must be a function");
+  }
+  return info[0].As<Napi::Function>();
+}
+
+/// onShutdown(fn): registers fn in lamella's hook registry (lamella/lifecycle.h).
+Napi::Value on_shutdown(const Napi::CallbackInfo& info) {
+  lamella::on_shutdown(js_hook(info.Env(), function_arg(info), hook_bound()));
+  return info.Env().Undefined();
+}
+
+/// onPreFreeze(fn): as onShutdown, for FC's /pre-freeze.
+Napi::Value on_pre_freeze(const Napi::CallbackInfo& info) {
+  lamella::on_pre_freeze(js_hook(info.Env(), function_arg(info), hook_bound()));
+  return info.Env().Undefined();
+}
+
+/// keepSignals(): the push server owns SIGTERM (its graceful stop). A `process.on('SIGTERM')`
+/// listener makes libuv install its own handler over the server's, and removing the last one
+/// resets SIGTERM to its default (death): the first call remembers the server's handler, later
+/// calls put it back when something replaced it. Returns whether it had to.
+Napi::Value keep_signals(const Napi::CallbackInfo& info) {
+  static std::optional<struct sigaction> kept;  // NOLINT: JS thread only
+  struct sigaction current {};
+  if (::sigaction(SIGTERM, nullptr, &current) != 0) return Napi::Boolean::New(info.Env(), false);
+  if (!kept) {
+    kept = current;
+    return Napi::Boolean::New(info.Env(), false);
+  }
+  if (current.sa_handler == kept->sa_handler) return Napi::Boolean::New(info.Env(), false);
+  ::sigaction(SIGTERM, &*kept, nullptr);
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+/// exitNow(code): flushes C stdio and ends the process at once (_Exit). On a push platform
+/// Node's own exit would join libuv's worker threads, one of which waits in the server's next()
+/// for an invocation that never comes: process.exit() would hang until SIGKILL.
+Napi::Value exit_now(const Napi::CallbackInfo& info) {
+  const int code =
+      info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("onShutdown", Napi::Function::New(env, on_shutdown, "onShutdown"));
+  exports.Set("onPreFreeze", Napi::Function::New(env, on_pre_freeze, "onPreFreeze"));
+  exports.Set("keepSignals", Napi::Function::New(env, keep_signals, "keepSignals"));
+  exports.Set("exitNow", Napi::Function::New(env, exit_now, "exitNow"));
   exports.Set("platform", Napi::Function::New(env, platform, "platform"));
   exports.Set("Client", client::define(env));
   exports.Set("version", Napi::String::New(env, LAMELLA_VERSION));

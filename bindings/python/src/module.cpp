@@ -3,6 +3,7 @@
 // to turn one event into one result. Used both by `python -m lamella` and, inside the embedded
 // interpreter, by the generic bootstrap (through liblamella_python.so).
 #include "lamella/lambda_client.h"
+#include "lamella/lifecycle.h"
 #include "lamella/platform.h"
 #include "lamella/runtime.h"
 #include "lamella/version.h"
@@ -10,12 +11,22 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace py = pybind11;
@@ -81,6 +92,167 @@ outcome call_python(const py::object& invoke, const invocation& inv) {
   }
 }
 
+//------------------------------------------------------------------------------------------------
+// Lifecycle hooks and SIGTERM handlers written in Python.
+
+/// Calls `fn(args...)` under the GIL for a lifecycle hook. A Python exception is already logged
+/// by lamella's wrapper (lamella/__init__.py); here it becomes the C++ exception the hook registry
+/// reports as the hook's failure. SystemExit counts as success: the hook asked the process to end,
+/// which it does after the shutdown hooks anyway (and must not do in the middle of FC's /pre-stop).
+template <class... Args>
+void call_hook(const py::object& fn, Args&&... args) {
+  py::gil_scoped_acquire gil;
+  try {
+    fn(std::forward<Args>(args)...);
+  } catch (py::error_already_set& e) {
+    if (e.matches(PyExc_SystemExit)) return;
+    const std::string type = py::str(e.type().attr("__name__"));
+    const std::string message = py::str(e.value());
+    throw std::runtime_error(message.empty() ? type : type + ": " + message);
+  }
+}
+
+/// A Python callable as a C++ hook. The reference is deliberately never released: the registry
+/// is static and may be destroyed after the interpreter is finalised, when a decref would crash.
+/// Hooks are registered a handful of times per process.
+std::function<void()> python_hook(py::object fn) {
+  auto* held = new py::object(std::move(fn));  // NOLINT(cppcoreguidelines-owning-memory)
+  return [held] { call_hook(*held); };
+}
+
+/// SIGTERM handlers installed with Python's `signal.signal()`.
+///
+/// Python's own delivery cannot work here: CPython runs a Python signal handler on the main
+/// thread between two bytecodes, but lamella's main thread waits in C++ for the next invocation
+/// without the GIL, so the handler would not run until an invocation arrives (never, at shutdown).
+/// Worse, on a push platform signal.signal() replaces the push server's own SIGTERM handling, and
+/// the graceful stop (drain, shutdown hooks, exit 0) would be lost. So:
+///   - push platforms: the server keeps SIGTERM; the Python handler, as `signal.getsignal()` gives
+///     it at the time, runs as the last shutdown hook (after draining, or on FC's /pre-stop) with
+///     (SIGTERM, None); its sys.exit() ends nothing early (lamella exits after the hooks).
+///   - pull platforms (Lambda with an extension registered, SCF): lamella installs its own C
+///     handler, which wakes a watcher thread that calls the Python handler at once with the GIL,
+///     as AWS's runtime would; sys.exit(n) there ends the process with n.
+/// A handler set later by an invocation (on the main thread: signal.signal() works nowhere else)
+/// is picked up after that invocation: one sigaction() query per invocation of the main loop.
+class sigterm_bridge {
+ public:
+  /// Call after the push server (if any) started, i.e. after make_lambda_client().
+  explicit sigterm_bridge(bool push) : push_(push) {
+    if (push_) {
+      ::sigaction(SIGTERM, nullptr, &wanted_);  // the push server's handler
+      have_wanted_ = true;
+      lamella::on_shutdown([] { run_python_handler(/*exit_on_system_exit=*/false); });
+    }
+    check();
+  }
+
+  /// Restores lamella's SIGTERM handling if Python code took SIGTERM. Main loop thread only;
+  /// without the GIL.
+  void check() {
+    struct sigaction current {};
+    if (::sigaction(SIGTERM, nullptr, &current) != 0) return;
+    if (have_wanted_ && current.sa_handler == wanted_.sa_handler) return;
+    if (push_) {
+      ::sigaction(SIGTERM, &wanted_, nullptr);
+      return;
+    }
+    if (current.sa_handler == SIG_DFL || current.sa_handler == SIG_IGN ||
+        current.sa_handler == left_alone_) {
+      return;
+    }
+    if (!python_handler_set()) {
+      left_alone_ = current.sa_handler;  // some C library's handler: not asked again
+      return;
+    }
+    take_over();
+  }
+
+ private:
+  static bool python_handler_set() {
+    py::gil_scoped_acquire gil;
+    const py::object handler = py::module_::import("signal").attr("getsignal")(SIGTERM);
+    return PyCallable_Check(handler.ptr()) != 0;
+  }
+
+  /// Runs Python's current SIGTERM handler, if it is a Python callable.
+  static void run_python_handler(bool exit_on_system_exit) {
+    py::gil_scoped_acquire gil;
+    const py::object signal = py::module_::import("signal");
+    const py::object handler = signal.attr("getsignal")(SIGTERM);
+    if (PyCallable_Check(handler.ptr()) == 0) return;
+    try {
+      handler(static_cast<int>(SIGTERM), py::none());
+    } catch (py::error_already_set& e) {
+      if (!e.matches(PyExc_SystemExit)) {
+        const std::string what = e.what();
+        std::fprintf(stderr, "lamella: the SIGTERM handler raised: %s\n", what.c_str());
+        if (exit_on_system_exit) {
+          std::fflush(nullptr);
+          std::_Exit(1);  // as an exception escaping a signal handler ends AWS's runtime
+        }
+        throw std::runtime_error("the SIGTERM handler raised: " + what);
+      }
+      if (!exit_on_system_exit) return;
+      const py::object code = e.value().attr("code");
+      int status = 0;
+      if (PyLong_Check(code.ptr()) != 0) {
+        status = code.cast<int>();
+      } else if (!code.is_none()) {
+        py::print(code, py::arg("file") = py::module_::import("sys").attr("stderr"));
+        status = 1;
+      }
+      py::module_::import("sys").attr("stdout").attr("flush")();
+      std::fflush(nullptr);
+      std::_Exit(status);
+    }
+  }
+
+  // Pull platforms: a C handler that only wakes the watcher thread (async-signal-safe).
+  static int& pipe_write_end() {
+    static int fd = -1;  // NOLINT: written once, before the handler is installed
+    return fd;
+  }
+  static void on_signal(int /*signal*/) {
+    const int saved = errno;
+    const char byte = 1;
+    (void)!::write(pipe_write_end(), &byte, 1);
+    errno = saved;
+  }
+
+  void take_over() {
+    if (pipe_write_end() < 0) {
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) return;
+      pipe_write_end() = fds[1];
+      std::thread([read_end = fds[0]] {
+        char byte = 0;
+        for (;;) {
+          const auto n = ::read(read_end, &byte, 1);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) return;
+          try {
+            run_python_handler(/*exit_on_system_exit=*/true);
+          } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): reported above
+          }
+        }
+      }).detach();
+    }
+    struct sigaction action {};
+    action.sa_handler = &on_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;  // the Runtime API read in progress just goes on
+    ::sigaction(SIGTERM, &action, nullptr);
+    ::sigaction(SIGTERM, nullptr, &wanted_);
+    have_wanted_ = true;
+  }
+
+  bool push_;
+  bool have_wanted_ = false;
+  struct sigaction wanted_ {};  // the handling lamella keeps: the server's, or on_signal
+  void (*left_alone_)(int) = nullptr;
+};
+
 /// serve(invoke, runtime_api="", max_invocations=None) -> int
 /// On a push platform with instance concurrency (lamella/platform.h) it runs that many loops,
 /// each on its own thread with its own client; each takes the GIL only to call `invoke`, so
@@ -104,6 +276,23 @@ int serve(const py::object& invoke, const std::string& runtime_api,
     clients.push_back(std::move(*client));
   }
   const handler h = [&invoke](const invocation& inv) { return call_python(invoke, inv); };
+  // The clients exist, so a push platform's server (and its SIGTERM handling) is running.
+  bool push = false;
+  if (runtime_api.empty()) {
+    const auto platform = platform_from_env(process_environment());
+    push = platform && is_push(platform->kind);
+  }
+  std::optional<sigterm_bridge> sigterm;
+  {
+    py::gil_scoped_release release;  // the bridge takes the GIL itself, when it needs it
+    sigterm.emplace(push);
+  }
+  // The main thread's loop (where signal.signal() can be called) checks after each invocation.
+  const handler main_h = [&](const invocation& inv) {
+    auto o = call_python(invoke, inv);
+    sigterm->check();
+    return o;
+  };
   std::vector<result<void>> results(loops);
   {
     // The loops wait on the platform without the GIL; call_python() takes it per invocation.
@@ -113,7 +302,7 @@ int serve(const py::object& invoke, const std::string& runtime_api,
     for (unsigned i = 1; i < loops; ++i) {
       extra.emplace_back([&, i] { results[i] = run_loop(clients[i], h, options); });
     }
-    results[0] = run_loop(clients[0], h, options);
+    results[0] = run_loop(clients[0], main_h, options);
     for (auto& t : extra) t.join();
   }
   for (const auto& r : results) {
@@ -125,6 +314,10 @@ int serve(const py::object& invoke, const std::string& runtime_api,
   }
   return 0;
 }
+
+/// on_shutdown(fn) / on_pre_freeze(fn): registers `fn()` in lamella's C++ hook registry.
+void register_shutdown(py::object fn) { lamella::on_shutdown(python_hook(std::move(fn))); }
+void register_pre_freeze(py::object fn) { lamella::on_pre_freeze(python_hook(std::move(fn))); }
 
 /// report_init_error(error_type, body, runtime_api="") -> bool
 bool report_init_error(const std::string& error_type, const std::string& body,
@@ -167,6 +360,13 @@ PYBIND11_MODULE(_lamella, m) {
   m.def("listen", &lamella::python::listen, py::arg("runtime_api") = "",
         "On a push platform, starts serving the platform now (before the handler loads); "
         "invocations wait until serve() runs.");
+  m.def("on_shutdown", &lamella::python::register_shutdown, py::arg("fn"),
+        "Registers fn() to run once when the environment shuts down (push platforms: SIGTERM "
+        "after draining, FC's /pre-stop), with the GIL, on the server's hook thread. An "
+        "exception is the hook's failure.");
+  m.def("on_pre_freeze", &lamella::python::register_pre_freeze, py::arg("fn"),
+        "Registers fn() to run on each FC /pre-freeze, with the GIL, on the server's hook "
+        "thread. An exception is the hook's failure.");
   m.def("report_init_error", &lamella::python::report_init_error, py::arg("error_type"),
         py::arg("body"), py::arg("runtime_api") = "",
         "Posts an init failure (a complete error JSON body) to /runtime/init/error with the "

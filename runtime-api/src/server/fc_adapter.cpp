@@ -15,8 +15,9 @@
 // report the failure with a non-2xx status, or FC would take the initializer as done.
 //
 // Logs: FC slices the console log with `FC Invoke Start RequestId: <id>` / `FC Invoke End
-// RequestId: <id>` (and `FC Initialize Start/End`) lines on stdout; the push server prints them
-// around each invocation with `inv.request_id`, which is x-fc-request-id here.
+// RequestId: <id>` (and `FC Initialize Start/End`) lines on stdout (FC-SPEC); log_line() gives
+// them and the push server prints them around each invocation with `inv.request_id`, which is
+// x-fc-request-id here (initialize: the request's own x-fc-request-id).
 #include "server/http_event.h"
 #include "server/push_adapter.h"
 
@@ -198,6 +199,30 @@ class fc_adapter final : public adapter {
                            " Error: Task timed out after " + std::to_string(seconds) +
                            ".00 seconds";
     return fc_failure("UnhandledInvocationError", json::serialize(body));
+  }
+
+  [[nodiscard]] std::string log_line(log_mark mark, const request& req,
+                                     std::string_view request_id) const override {
+    // The id goes into a log line: no control characters that would split or forge one.
+    auto clean = [](std::string_view id) {
+      std::string out;
+      out.reserve(id.size());
+      for (const char c : id) out.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
+      return out;
+    };
+    switch (mark) {
+      case log_mark::invoke_start:
+        return "FC Invoke Start RequestId: " + clean(request_id);
+      case log_mark::invoke_end:
+        return "FC Invoke End RequestId: " + clean(request_id);
+      case log_mark::initialize_start:
+        return "FC Initialize Start RequestId: " +
+               clean(find_header(req.headers, "x-fc-request-id").value_or(""));
+      case log_mark::initialize_end:
+        return "FC Initialize End RequestId: " +
+               clean(find_header(req.headers, "x-fc-request-id").value_or(""));
+    }
+    return {};
   }
 
  private:

@@ -1,6 +1,10 @@
 // The `http` push adapter (Knative, Cloud Run, OpenFaaS http mode): every request is an API
 // Gateway HTTP API (payload 2.0) event, or a CloudEvent's data; results map back as API Gateway
 // maps them. The mappings live in http_event.cpp, shared with FC's HTTP triggers.
+//
+// Every answer to an invocation names its request id (the handler's context.aws_request_id, the
+// id in its log lines) in `x-amzn-RequestId`, as Lambda function URLs do, so that a caller can
+// find the invocation's logs; a header of that name the handler set itself wins.
 #include "server/http_event.h"
 #include "server/push_adapter.h"
 
@@ -11,6 +15,14 @@ namespace lamella::push {
 namespace {
 
 using detail::cloud_event_mode;
+
+/// The answer with `x-amzn-RequestId: <inv.request_id>`, unless the handler set one.
+reply with_request_id(reply r, const invocation& inv) {
+  if (!inv.request_id.empty() && !detail::find_header(r.headers, "x-amzn-RequestId")) {
+    r.headers.emplace_back("x-amzn-RequestId", inv.request_id);
+  }
+  return r;
+}
 
 class http_adapter final : public adapter {
  public:
@@ -45,8 +57,12 @@ class http_adapter final : public adapter {
     return d;
   }
 
-  [[nodiscard]] reply on_outcome(const request& req, const invocation& /*inv*/,
+  [[nodiscard]] reply on_outcome(const request& req, const invocation& inv,
                                  const outcome& result) const override {
+    return with_request_id(answer(req, result), inv);
+  }
+
+  [[nodiscard]] static reply answer(const request& req, const outcome& result) {
     if (detail::detect_cloud_event(req) != cloud_event_mode::none) {
       if (!result.is_success())
         return detail::simple_reply(500, "application/json", result.payload());
@@ -74,9 +90,10 @@ class http_adapter final : public adapter {
     return r;
   }
 
-  [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& /*inv*/) const override {
-    return detail::simple_reply(504, "application/json",
-                                R"({"message":"Endpoint request timed out"})");
+  [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& inv) const override {
+    return with_request_id(detail::simple_reply(504, "application/json",
+                                                R"({"message":"Endpoint request timed out"})"),
+                           inv);
   }
 
  private:

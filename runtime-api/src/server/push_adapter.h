@@ -64,6 +64,14 @@ struct dispatch {
   reply immediate;  ///< for reply_now
 };
 
+/// Moments the server can mark in the function's log (adapter::log_line()).
+enum class log_mark {
+  invoke_start,      ///< a loop took the invocation: the handler is about to run
+  invoke_end,        ///< its outcome arrived (or it timed out / was cut off at shutdown)
+  initialize_start,  ///< an initialize request arrived (FC `POST /initialize`)
+  initialize_end,    ///< it is being answered
+};
+
 /// Maps one platform's requests and outcomes. Implementations are stateless after
 /// construction: safe to call from several threads at once.
 class adapter {
@@ -89,6 +97,13 @@ class adapter {
   /// or the invocation timed out (`timed_out`, 504 or the platform's equivalent).
   [[nodiscard]] virtual reply on_overload(const request& req) const = 0;
   [[nodiscard]] virtual reply on_timeout(const request& req, const invocation& inv) const = 0;
+  /// The line (without newline) the server writes to stdout at `mark`, so that a platform that
+  /// slices its log by markers finds them (FC: `FC Invoke Start RequestId: <id>`). `request_id`
+  /// is the invocation's; empty for initialize marks. Empty (the default): nothing is written.
+  [[nodiscard]] virtual std::string log_line(log_mark /*mark*/, const request& /*req*/,
+                                             std::string_view /*request_id*/) const {
+    return {};
+  }
 };
 
 /// Options of the `http` adapter (Knative, Cloud Run, OpenFaaS http mode).

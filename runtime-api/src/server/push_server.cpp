@@ -198,6 +198,8 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   void run_hook(const std::shared_ptr<session>& s, request req, dispatch::kind hook);
   void end_init_wait(const std::optional<outcome>& failure);
   std::string new_request_id();
+  // Log marks (adapter::log_line, e.g. FC's "FC Invoke Start RequestId:"): any thread.
+  void mark(log_mark what, const request& req, std::string_view request_id) const noexcept;
 
   const platform_settings settings_;
   const std::unique_ptr<adapter> adapter_;
@@ -625,6 +627,7 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
     case dispatch::kind::reply_now:
       return s->respond(std::move(d.immediate), true);
     case dispatch::kind::initialize: {
+      mark(log_mark::initialize_start, req, {});
       std::optional<outcome> failure;
       {
         const std::lock_guard lock(mutex_);
@@ -634,6 +637,7 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
         }
         failure = init_failure_;  // set when init failed since the check above
       }
+      mark(log_mark::initialize_end, req, {});
       return s->respond(guarded([&] {
                           return adapter_->on_hook(req, dispatch::kind::initialize,
                                                    failure ? &*failure : nullptr);
@@ -708,6 +712,7 @@ void server::impl::arm_timeout(const std::shared_ptr<job>& j) {
         const std::lock_guard lock(self->mutex_);
         if (self->running_.erase(j->inv.request_id) == 0) return;  // answered meanwhile
       }
+      self->mark(log_mark::invoke_end, j->req, j->inv.request_id);
       j->owner->respond(guarded([&] { return self->adapter_->on_timeout(j->req, j->inv); }), true);
     });
   });
@@ -744,6 +749,7 @@ result<http_response> server::impl::next() {
     }
     running_.emplace(j->inv.request_id, j);
   }
+  mark(log_mark::invoke_start, j->req, j->inv.request_id);  // before the handler's output
   arm_timeout(j);
   const invocation& inv = j->inv;
   http_response r;
@@ -787,6 +793,7 @@ http_response server::impl::complete(std::string_view request_id, outcome o) {
     return api_response(400,
                         R"({"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"})");
   }
+  mark(log_mark::invoke_end, j->req, j->inv.request_id);
   answer(j, guarded([&] { return adapter_->on_outcome(j->req, j->inv, o); }));
   return api_response(202, R"({"status":"OK"})");
 }
@@ -815,11 +822,26 @@ void server::impl::end_init_wait(const std::optional<outcome>& failure) {
   init_waiters_.clear();
   for (auto& waiter : waiters) {
     const request& req = waiter.second;
+    mark(log_mark::initialize_end, req, {});
     waiter.first->respond(guarded([&] {
                             return adapter_->on_hook(req, dispatch::kind::initialize,
                                                      failure ? &*failure : nullptr);
                           }),
                           true);
+  }
+}
+
+void server::impl::mark(log_mark what, const request& req,
+                        std::string_view request_id) const noexcept {
+  try {
+    std::string line = adapter_->log_line(what, req, request_id);
+    if (line.empty()) return;
+    line.push_back('\n');
+    // One write per line (stdio locks the stream per call), flushed at once: the handler's own
+    // output goes straight to fd 1 (Python unbuffered, Node), and the order must hold.
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fflush(stdout);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a log mark must never stop an invocation
   }
 }
 
@@ -853,6 +875,7 @@ void server::impl::force_stop() {
   for (const auto& j : queued) answer(j, guarded([&] { return adapter_->on_overload(j->req); }));
   for (const auto& entry : running) {
     const auto& j = entry.second;
+    mark(log_mark::invoke_end, j->req, j->inv.request_id);
     answer(j, guarded([&] { return adapter_->on_timeout(j->req, j->inv); }));
   }
   auto waiters = std::move(init_waiters_);

@@ -256,5 +256,29 @@ TEST(fc_adapter, deeply_nested_cloud_event_attributes_do_not_throw) {
   EXPECT_NE(d.inv.platform_context.find(R"("fc":)"), std::string::npos);
 }
 
+TEST(fc_adapter, log_lines_are_fcs_invoke_and_initialize_markers) {
+  const auto a = make();
+  const request invoke{.method = "POST", .target = "/invoke", .headers = fc_headers};
+  EXPECT_EQ(a->log_line(log_mark::invoke_start, invoke, "req-7"),
+            "FC Invoke Start RequestId: req-7");
+  EXPECT_EQ(a->log_line(log_mark::invoke_end, invoke, "req-7"), "FC Invoke End RequestId: req-7");
+  // /initialize: the request's own x-fc-request-id.
+  const request init{.method = "POST", .target = "/initialize", .headers = fc_headers};
+  EXPECT_EQ(a->log_line(log_mark::initialize_start, init, ""),
+            "FC Initialize Start RequestId: a1b2c3d4-0000-1111-2222-333344445555");
+  EXPECT_EQ(a->log_line(log_mark::initialize_end, init, ""),
+            "FC Initialize End RequestId: a1b2c3d4-0000-1111-2222-333344445555");
+  // An id cannot break the line or forge another one.
+  EXPECT_EQ(a->log_line(log_mark::invoke_start, invoke, "x\nFC Invoke End RequestId: y"),
+            "FC Invoke Start RequestId: x?FC Invoke End RequestId: y");
+}
+
+TEST(http_adapter, prints_no_log_lines) {
+  const auto a = make_http_adapter(http_options{});
+  const request req{.method = "POST", .target = "/"};
+  EXPECT_EQ(a->log_line(log_mark::invoke_start, req, "id"), "");
+  EXPECT_EQ(a->log_line(log_mark::initialize_end, req, ""), "");
+}
+
 }  // namespace
 }  // namespace lamella::push

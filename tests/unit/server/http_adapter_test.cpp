@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 namespace lamella::push {
 namespace {
 
@@ -79,6 +81,42 @@ TEST(http_adapter, maps_results_and_function_errors) {
   EXPECT_EQ(r.status, 500u);
   EXPECT_EQ(r.body, R"({"message":"Internal Server Error"})");
   EXPECT_EQ(header(r, "content-type"), "application/json");
+}
+
+TEST(http_adapter, answers_name_the_invocations_request_id) {
+  const auto a = make();
+  const request req{.method = "GET", .target = "/"};
+  const dispatch d = a->on_request(req, "req-42");
+  EXPECT_EQ(
+      header(a->on_outcome(req, d.inv, outcome::success(R"({"ok":true})")), "x-amzn-RequestId"),
+      "req-42");
+  EXPECT_EQ(header(a->on_outcome(req, d.inv, outcome::failure("E", "m")), "x-amzn-requestid"),
+            "req-42");
+  EXPECT_EQ(header(a->on_timeout(req, d.inv), "x-amzn-RequestId"), "req-42");
+  // A header of that name the handler returned wins (and is not doubled).
+  const reply own = a->on_outcome(
+      req, d.inv,
+      outcome::success(R"({"statusCode":200,"headers":{"X-Amzn-RequestId":"mine"},"body":""})"));
+  EXPECT_EQ(header(own, "x-amzn-requestid"), "mine");
+  int count = 0;
+  for (const auto& entry : own.headers) {
+    std::string lower = entry.first;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    count += lower == "x-amzn-requestid" ? 1 : 0;
+  }
+  EXPECT_EQ(count, 1);
+  // CloudEvents too.
+  const request ce{.method = "POST",
+                   .target = "/",
+                   .headers = {{"ce-specversion", "1.0"},
+                               {"ce-id", "1"},
+                               {"ce-source", "s"},
+                               {"ce-type", "t"},
+                               {"content-type", "application/json"}},
+                   .body = "{}"};
+  const dispatch cd = a->on_request(ce, "req-43");
+  EXPECT_EQ(header(a->on_outcome(ce, cd.inv, outcome::success("{}")), "x-amzn-RequestId"),
+            "req-43");
 }
 
 TEST(http_adapter, cloud_events_give_data_as_event_and_attributes_as_context) {
