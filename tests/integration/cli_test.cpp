@@ -312,10 +312,12 @@ TEST(cli_serve, platform_functiongraph_http_serves_the_python_api_sample) {
       " -H 'X-CFF-Request-Id: 0f0e0d0c-0b0a-4908-8706-050403020100' -H 'X-CFF-Timeout: 5'"
       " -H 'X-CFF-Func-Name: api' -H 'X-CFF-Memory: 128'";
   // The runtime starts in the background: retry the first request until it listens.
+  std::string create = "curl -s -o - -w '\\n%{http_code}' -XPOST ";
+  create.append(base).append("/items").append(cff);
+  create.append(R"( -H 'Content-Type: application/json' -d '{"name":"fig"}')");
   process_result created;
   for (int i = 0; i < 250; ++i) {
-    created = run("curl -s -o - -w '\\n%{http_code}' -XPOST " + base + "/items" + cff +
-                  R"( -H 'Content-Type: application/json' -d '{"name":"fig"}')");
+    created = run(create);
     if (created.out.ends_with("201")) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(40));
   }
