@@ -49,6 +49,8 @@ environment only.
 options:
   --platform P        lambda (default): the Lambda Runtime API;
                       scf: Tencent SCF's runtime API and environment (same invoke endpoint);
+                      functiongraph: Huawei FunctionGraph's custom-runtime API and
+                      environment (same invoke endpoint);
                       fc, http, azure, openwhisk, fission, fn, gcf, kubeless,
                       functiongraph-http (serve only): start the runtime as that platform
                       starts it, serving on --port, restarted when it dies
@@ -407,7 +409,7 @@ int serve_push(const cli_options& parsed, const lamella::function_config& functi
   const sigset_t signals = block_supervisor_signals();
   std::cerr << "lamella: serving " << parsed.dir.string() << " (" << parsed.platform
             << ") on http://127.0.0.1:" << port << "\n";
-  if (parsed.platform == "fc") {
+  if (parsed.platform == "fc" || parsed.platform == "functiongraph-http") {
     std::cerr << "curl -XPOST 127.0.0.1:" << port << "/invoke -d '{}'\n";
   } else {
     std::cerr << "curl 127.0.0.1:" << port << "/\n";
@@ -441,6 +443,8 @@ int run(const cli_options& parsed) {
   if (parsed.platform == "scf") {
     options.dialect = lamella::runtime_dialect::scf;
     function.region = "ap-guangzhou";  // TENCENTCLOUD_REGION
+  } else if (parsed.platform == "functiongraph") {
+    options.dialect = lamella::runtime_dialect::functiongraph;
   }
   if (parsed.command == "serve") {
     options.invoke_port = parsed.port;

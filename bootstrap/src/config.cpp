@@ -87,20 +87,19 @@ result<config> config_from_env(const env_reader& env, const file_probe& files) {
   const auto root = env("LAMBDA_TASK_ROOT");
   c.task_root =
       root && !root->empty() ? std::filesystem::path(*root) : std::filesystem::current_path();
-  c.function = settings->function;
-  c.handler = env("_HANDLER").value_or("");
-  if (c.handler.empty()) {
-    c.handler = platform_handler(env, c.platform_kind, c.task_root, files);
-    if (!root || root->empty()) {
-      if (const auto code = env("RUNTIME_CODE_ROOT");
-          code && !code->empty() &&
-          (c.platform_kind == platform_kind::functiongraph ||
-           c.platform_kind == platform_kind::functiongraph_http)) {
-        c.task_root = *code;
-        c.handler = platform_handler(env, c.platform_kind, c.task_root, files);
-      }
+  if (!root || root->empty()) {
+    // FunctionGraph names the code directory (its bootstrap need not run there): the task root,
+    // whether the handler comes from RUNTIME_HANDLER or from a _HANDLER the bootstrap set.
+    if (const auto code = env("RUNTIME_CODE_ROOT");
+        code && !code->empty() &&
+        (c.platform_kind == platform_kind::functiongraph ||
+         c.platform_kind == platform_kind::functiongraph_http)) {
+      c.task_root = *code;
     }
   }
+  c.function = settings->function;
+  c.handler = env("_HANDLER").value_or("");
+  if (c.handler.empty()) c.handler = platform_handler(env, c.platform_kind, c.task_root, files);
   c.python_adapter = env("LAMELLA_PYTHON_ADAPTER").value_or("");
   c.node_executable = env("LAMELLA_NODE").value_or("");
   c.node_runtime = env("LAMELLA_NODE_RUNTIME").value_or("");

@@ -1,8 +1,8 @@
 // The conformance table (cases.json) run against every language's conformance handler through
 // the real generic bootstrap: the languages cannot drift apart. Each language runs on every
 // platform lamella serves, with the same bootstrap and language runtimes. This file:
-//   - pull platforms (Lambda, Tencent SCF): through the real emulator, which plays the platform's
-//     runtime API;
+//   - pull platforms (Lambda, Tencent SCF, Huawei FunctionGraph): through the real emulator,
+//     which plays the platform's runtime API;
 //   - push platforms (Alibaba FC, HTTP containers): the bootstrap started as the platform starts
 //     it (LAMELLA_PLATFORM=fc|http, port 0), driven by a plain HTTP client over loopback with
 //     the requests the platform sends (FC: POST /invoke; http: a structured-mode CloudEvent).
@@ -16,7 +16,8 @@ namespace {
 std::vector<language_runner> runners() {
   std::vector<language_runner> out;
   for (const auto& [platform, dialect] :
-       {std::pair{"lambda", runtime_dialect::lambda}, std::pair{"scf", runtime_dialect::scf}}) {
+       {std::pair{"lambda", runtime_dialect::lambda}, std::pair{"scf", runtime_dialect::scf},
+        std::pair{"functiongraph", runtime_dialect::functiongraph}}) {
     for (auto lang : languages()) {
       lang.name += std::string("_") + platform;
       lang.dialect = dialect;

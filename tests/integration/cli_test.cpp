@@ -255,6 +255,82 @@ TEST(cli_serve, platform_scf_answers_curl_on_the_same_invoke_endpoint) {
       << first.out;
 }
 
+// Huawei FunctionGraph's custom runtime: the emulator plays its pull API
+// (/v1/runtime/invocation/request, .../response/<id>) and environment (RUNTIME_API_ADDR,
+// RUNTIME_HANDLER, RUNTIME_CODE_ROOT; no AWS_LAMBDA_RUNTIME_API and no _HANDLER).
+TEST(cli_invoke, platform_functiongraph_runs_the_same_function_over_functiongraphs_api) {
+  const auto r = invoke_sample("cpp-hello", R"(--platform functiongraph --event '{"name":"fg"}')");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(boost::json::parse(r.out).at("message").as_string(), "Hello, fg!");
+  const auto generic = invoke_sample(
+      "cpp-hello-so", "--platform=functiongraph --handler libhello.so:hello --event '{}'");
+  ASSERT_EQ(generic.exit_code, 0) << generic.out;
+  EXPECT_EQ(boost::json::parse(generic.out).at("count").as_int64(), 1);
+}
+
+#ifdef LAMELLA_WITH_PYTHON
+// The Python samples, unchanged, through the FunctionGraph pull loop: python-hello's event, and
+// python-api given the API Gateway event an APIG trigger would carry.
+TEST(cli_invoke, platform_functiongraph_runs_the_python_samples) {
+  const auto hello = invoke_sample(
+      "python-hello", R"(--platform functiongraph --handler app.handler --event '{"name":"hw"}')");
+  ASSERT_EQ(hello.exit_code, 0) << hello.out;
+  EXPECT_EQ(boost::json::parse(hello.out).at("message").as_string(), "Hello, hw!");
+  const auto api = invoke_sample(
+      "python-api",
+      R"(--platform functiongraph --handler app.handler --event '{"version":"2.0",)"
+      R"("rawPath":"/items","requestContext":{"http":{"method":"POST","path":"/items"}},)"
+      R"("body":"{\"name\":\"pear\"}","isBase64Encoded":false}')");
+  ASSERT_EQ(api.exit_code, 0) << api.out;
+  const auto response = boost::json::parse(api.out);
+  EXPECT_EQ(response.at("statusCode").as_int64(), 201) << api.out;
+  EXPECT_EQ(boost::json::parse(response.at("body").as_string()).at("name").as_string(), "pear");
+}
+
+// FunctionGraph has no init-error endpoint: the invocation that started the instance fails with
+// the init error (its AWS type and message), as on Lambda, and the runtime exits.
+TEST(cli_invoke, platform_functiongraph_fails_the_invocation_with_the_init_error) {
+  const auto r = invoke_sample("python-hello",
+                               "--platform functiongraph --handler nosuch.handler 2>/dev/null");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(boost::json::parse(r.out).at("errorType").as_string(), "Runtime.ImportModuleError")
+      << r.out;
+}
+
+// A FunctionGraph HTTP function: `lamella serve --platform functiongraph-http` starts the generic
+// bootstrap as the platform does (LAMELLA_PORT); python-api answers the APIG requests that
+// FunctionGraph forwards with its X-CFF-* headers, keeping its warm state between requests.
+TEST(cli_serve, platform_functiongraph_http_serves_the_python_api_sample) {
+  serve_session serve(samples / "python-api",
+                      {"--platform", "functiongraph-http", "--handler", "app.handler"});
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(serve.startup_text(), m, std::regex(R"(http://127\.0\.0\.1:(\d+))")))
+      << serve.startup_text();
+  const std::string base = "127.0.0.1:" + m[1].str();
+  const std::string cff =
+      " -H 'X-CFF-Request-Id: 0f0e0d0c-0b0a-4908-8706-050403020100' -H 'X-CFF-Timeout: 5'"
+      " -H 'X-CFF-Func-Name: api' -H 'X-CFF-Memory: 128'";
+  // The runtime starts in the background: retry the first request until it listens.
+  std::string create = "curl -s -o - -w '\\n%{http_code}' -XPOST ";
+  create.append(base).append("/items").append(cff);
+  create.append(R"( -H 'Content-Type: application/json' -d '{"name":"fig"}')");
+  process_result created;
+  for (int i = 0; i < 250; ++i) {
+    created = run(create);
+    if (created.out.ends_with("201")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  }
+  ASSERT_TRUE(created.out.ends_with("\n201")) << created.out << serve.startup_text();
+  const auto item = boost::json::parse(created.out.substr(0, created.out.rfind('\n')));
+  EXPECT_EQ(item.at("name").as_string(), "fig");
+  const auto listed =
+      run("curl -s " + base + "/items/" + std::string(item.at("id").as_string()) + cff);
+  EXPECT_EQ(boost::json::parse(listed.out).at("name").as_string(), "fig") << listed.out;
+  EXPECT_EQ(serve.stop(), 0);
+}
+#endif
+
 TEST(cli_invoke, bad_platforms_are_usage_errors) {
   EXPECT_EQ(invoke_sample("cpp-hello", "--platform aws 2>/dev/null").exit_code, 2);
   EXPECT_EQ(invoke_sample("cpp-hello", "--platform http 2>/dev/null").exit_code, 2);

@@ -1,5 +1,6 @@
 """``python -m lamella module.function``: serves an AWS-style handler through the Lambda Runtime
-API (``AWS_LAMBDA_RUNTIME_API``, or Tencent SCF's at ``SCF_RUNTIME_API``), as ``python -m awslambdaric`` does, on lamella's C++ loop."""
+API (``AWS_LAMBDA_RUNTIME_API``, or Tencent SCF's at ``SCF_RUNTIME_API``, or Huawei
+FunctionGraph's at ``RUNTIME_API_ADDR``), as ``python -m awslambdaric`` does, on lamella's C++ loop."""
 
 import os
 import sys
@@ -9,11 +10,13 @@ def _run() -> int:
     if len(sys.argv) != 2:
         sys.stderr.write("usage: python -m lamella module.function\n")
         return 2
-    # Empty with only SCF_RUNTIME_API set: the C++ client then speaks Tencent SCF's runtime API.
+    # Empty with only SCF_RUNTIME_API (or RUNTIME_API_ADDR) set: the C++ client then speaks
+    # Tencent SCF's (or Huawei FunctionGraph's) runtime API.
     runtime_api = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
-    if not runtime_api and not os.environ.get("SCF_RUNTIME_API"):
-        sys.stderr.write("lamella: neither AWS_LAMBDA_RUNTIME_API nor SCF_RUNTIME_API is set; "
-                         "nothing to serve\n")
+    if not runtime_api and not os.environ.get("SCF_RUNTIME_API") \
+            and not os.environ.get("RUNTIME_API_ADDR"):
+        sys.stderr.write("lamella: none of AWS_LAMBDA_RUNTIME_API, SCF_RUNTIME_API and "
+                         "RUNTIME_API_ADDR is set; nothing to serve\n")
         return 1
     from lamella._bootstrap import main
 

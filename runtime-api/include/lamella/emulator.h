@@ -51,6 +51,12 @@ enum class runtime_dialect {
   /// time_limit_in_ms), POST /runtime/invocation/response and /runtime/invocation/error (200).
   /// No init-error endpoint and no streamed responses.
   scf,
+  /// Huawei FunctionGraph's custom-runtime API at RUNTIME_API_ADDR, FunctionGraph's environment
+  /// (RUNTIME_FUNC_NAME, RUNTIME_HANDLER, RUNTIME_TIMEOUT, RUNTIME_CODE_ROOT, ...; no AWS_* and
+  /// no LAMBDA_*): GET /v1/runtime/invocation/request (headers X-Cff-Request-Id and the X-CFF-*
+  /// credentials), POST /v1/runtime/invocation/response/<id> and .../error/<id> (200). No
+  /// init-error endpoint and no streamed responses.
+  functiongraph,
 };
 
 /// Where the emulator listens and where its own log lines go.
@@ -119,7 +125,8 @@ class emulator {
 
   /// The bound invoke endpoint port (0 when disabled).
   [[nodiscard]] std::uint16_t invoke_port() const noexcept;
-  /// The bound Runtime API port (what AWS_LAMBDA_RUNTIME_API, or SCF_RUNTIME_API_PORT, points at).
+  /// The bound Runtime API port (what AWS_LAMBDA_RUNTIME_API, SCF_RUNTIME_API_PORT or
+  /// RUNTIME_API_ADDR points at).
   [[nodiscard]] std::uint16_t runtime_port() const noexcept;
 
   /// Queues one invocation; the future is ready when the caller would get its answer (for

@@ -119,7 +119,8 @@ env_lookup process_environment();
 ///   default 8080); FUNC_HANDLER -> kubeless (FUNC_PORT, default 8080); RUNTIME_CODE_ROOT ->
 ///   functiongraph-http (127.0.0.1:8000); PORT -> http (default 8080).
 /// Fission sets nothing recognisable: its environment image sets LAMELLA_PLATFORM=fission (port
-/// 8888). LAMELLA_PORT overrides the port of every push platform but fn.
+/// 8888). LAMELLA_PORT overrides the port of every push platform but fn, LAMELLA_LISTEN_ADDRESS
+/// (an IP address; the server refuses to start on anything else) its listen address.
 /// Errors: invalid_configuration (no platform recognised, an unknown LAMELLA_PLATFORM, a pull
 /// platform without its API address, fn without a `unix:` FN_LISTENER or with an FN_FORMAT other
 /// than `http-stream`, or a number that does not parse or is out of range).

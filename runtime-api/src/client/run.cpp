@@ -1,3 +1,4 @@
+#include "client/functiongraph_transport.h"
 #include "client/scf_transport.h"
 #include "server/push_server.h"
 
@@ -197,11 +198,19 @@ result<lambda_client> make_lambda_client(const run_options& options) {
         make_scf_transport(scf, transport_options{}, make(scf, transport_options{})),
         options.language);
   }
+  if (platform && *platform && (**platform).kind == platform_kind::functiongraph) {
+    // Likewise for FunctionGraph's custom-runtime API (RUNTIME_API_ADDR).
+    const std::string& api = (**platform).runtime_api;
+    return lambda_client(
+        make_functiongraph_transport(api, transport_options{}, make(api, transport_options{})),
+        options.language);
+  }
   const std::string endpoint = endpoint_of(options);
   if (endpoint.empty()) {
     std::fprintf(stderr,
                  "lamella: no platform recognised (AWS_LAMBDA_RUNTIME_API, SCF_RUNTIME_API, "
-                 "FC_CUSTOM_LISTEN_PORT, PORT or LAMELLA_PLATFORM); nothing to serve\n");
+                 "RUNTIME_API_ADDR, FC_CUSTOM_LISTEN_PORT, PORT or LAMELLA_PLATFORM); nothing "
+                 "to serve\n");
     return errc::invalid_configuration;
   }
   return lambda_client(make(endpoint, transport_options{}), options.language);
@@ -231,9 +240,11 @@ int run(const handler& h, const run_options& options) {
   if (!client) return 1;
   auto r = run_loop(*client, h, options);
   if (!r) {
-    const bool scf = platform && *platform && (**platform).kind == platform_kind::scf;
+    // SCF's and FunctionGraph's address is the platform's, not AWS_LAMBDA_RUNTIME_API.
+    const bool translated = platform && *platform && !(**platform).runtime_api.empty() &&
+                            (**platform).kind != platform_kind::lambda;
     std::fprintf(stderr, "lamella: exiting: %s (%s)\n", r.error().message().c_str(),
-                 scf ? (**platform).runtime_api.c_str() : endpoint_of(options).c_str());
+                 translated ? (**platform).runtime_api.c_str() : endpoint_of(options).c_str());
     return 1;
   }
   return 0;

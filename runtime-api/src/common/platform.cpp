@@ -307,6 +307,13 @@ result<platform_settings> platform_from_env(const env_lookup& env) {
   if (is_push(s.kind) && s.kind != platform_kind::fn && !read_port("LAMELLA_PORT")) {
     return errc::invalid_configuration;
   }
+  if (is_push(s.kind) && s.kind != platform_kind::fn) {
+    // E.g. a FunctionGraph container image, whose server must be reachable on :8000 from
+    // outside the container, where an HTTP function's is on loopback.
+    if (auto address = first_of(env, {"LAMELLA_LISTEN_ADDRESS"})) {
+      s.listen_address = std::move(*address);
+    }
+  }
 
   constexpr std::uint64_t max_concurrency = 1024;
   constexpr std::uint64_t max_bytes = std::uint64_t{1} << 32;

@@ -219,6 +219,7 @@ class emulator::impl {
   std::string runtime_api_;
   std::string runtime_host_;  // the host part of runtime_api_ (SCF_RUNTIME_API)
   bool scf_ = false;          // serving runtime_dialect::scf
+  bool fg_ = false;           // serving runtime_dialect::functiongraph
   std::filesystem::path task_root_;
   detail::env_list passthrough_;
 
@@ -570,6 +571,7 @@ emulator::impl::impl(function_config function, emulator_options options)
   runtime_api_ = host + ":" + std::to_string(runtime_port_);
   runtime_host_ = host;
   scf_ = options_.dialect == runtime_dialect::scf;
+  fg_ = options_.dialect == runtime_dialect::functiongraph;
 
   accept(runtime_acceptor_, true);
   if (options_.invoke_endpoint) accept(invoke_acceptor_, false);
@@ -873,7 +875,9 @@ void emulator::impl::handle_init_ready(const std::shared_ptr<session>& s,
 
 // A Runtime API target in this emulator's dialect. SCF's posts carry no request id: they are
 // about the invocation in flight, whose id is filled in (empty when there is none).
+// FunctionGraph's carry it at the end of the path.
 detail::runtime_target emulator::impl::classify(std::string_view target) const {
+  if (fg_) return detail::parse_functiongraph_target(target);
   if (!scf_) return detail::parse_runtime_target(target);
   auto t = detail::parse_scf_target(target);
   if ((t.kind == detail::runtime_target::response || t.kind == detail::runtime_target::error) &&
@@ -883,10 +887,10 @@ detail::runtime_target emulator::impl::classify(std::string_view target) const {
   return t;
 }
 
-// The answer to an accepted post: Lambda's 202, SCF's 200.
+// The answer to an accepted post: Lambda's 202, SCF's and FunctionGraph's 200.
 string_response emulator::impl::result_accepted() const {
   auto res = accepted();
-  if (scf_) res.result(http::status::ok);
+  if (scf_ || fg_) res.result(http::status::ok);
   return res;
 }
 
@@ -1044,7 +1048,7 @@ emulator::impl::stream_receiver emulator::impl::http_stream_receiver(
 }
 
 bool emulator::impl::begin_stream(const std::shared_ptr<session>& s, const string_request& head) {
-  if (scf_) return false;  // SCF has no streamed responses: read whole
+  if (scf_ || fg_) return false;  // SCF and FunctionGraph have no streamed responses
   const auto target = detail::parse_runtime_target(head.target());
   if (target.kind != detail::runtime_target::response || head.method() != http::verb::post) {
     return false;
@@ -1196,8 +1200,9 @@ bool emulator::impl::spawn_runtime() {
   const std::string stream =
       detail::log_stream_name(std::chrono::system_clock::now(), function_.version, rng_(), rng_());
   const auto env =
-      scf_ ? detail::scf_environment(function_, runtime_host_, runtime_port_, passthrough_)
-           : detail::lambda_environment(function_, runtime_api_, stream, passthrough_);
+      scf_  ? detail::scf_environment(function_, runtime_host_, runtime_port_, passthrough_)
+      : fg_ ? detail::functiongraph_environment(function_, runtime_api_, passthrough_)
+            : detail::lambda_environment(function_, runtime_api_, stream, passthrough_);
   std::vector<std::string> flat;
   flat.reserve(env.size());
   for (const auto& [name, value] : env) flat.push_back(std::string(name).append("=").append(value));
@@ -1258,6 +1263,15 @@ void emulator::impl::dispatch() {
     res.set("request_id", inv->request_id);
     res.set("memory_limit_in_mb", std::to_string(function_.memory_mb));
     res.set("time_limit_in_ms", std::to_string(function_.timeout.count()));
+  } else if (fg_) {
+    // FunctionGraph's request headers (platform-contracts.md §13.1): the id and temporary
+    // credentials (dummies here); the deadline is the runtime's own (RUNTIME_TIMEOUT).
+    res.set("X-Cff-Request-Id", inv->request_id);
+    res.set("X-CFF-Access-Key", "LAMELLAEMULATORACCESSKEY");
+    res.set("X-CFF-Secret-Key", "lamella-emulator-secret-key");
+    res.set("X-CFF-Security-Token", "lamella-emulator-security-token");
+    res.set("X-CFF-Auth-Token", "lamella-emulator-auth-token");
+    res.set("X-CFF-Invoke-Type", request.type == invocation_type::event ? "async" : "sync");
   } else {
     res.set(detail::request_id_header, inv->request_id);
     res.set(detail::deadline_header, std::to_string(epoch_ms(deadline)));

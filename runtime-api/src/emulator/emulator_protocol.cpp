@@ -365,6 +365,61 @@ env_list scf_environment(const function_config& function, std::string_view host,
   return env;
 }
 
+env_list functiongraph_environment(const function_config& function, std::string_view runtime_api,
+                                   const env_list& passthrough) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path code_root = fs::absolute(function.dir, ec);
+  if (ec) code_root = function.dir;
+  const auto timeout_ms = std::max<std::int64_t>(function.timeout.count(), 1);
+  env_list env;
+  env.reserve(24 + passthrough.size() + function.env.size());
+  env.emplace_back("RUNTIME_API_ADDR", runtime_api);
+  env.emplace_back("RUNTIME_PROJECT_ID", emulated_fg_project_id);
+  env.emplace_back("RUNTIME_FUNC_NAME", function.name);
+  env.emplace_back("RUNTIME_FUNC_VERSION",
+                   function.version == "$LATEST" ? std::string("latest") : function.version);
+  env.emplace_back("RUNTIME_PACKAGE", "default");
+  if (!function.handler.empty()) env.emplace_back("RUNTIME_HANDLER", function.handler);
+  env.emplace_back("RUNTIME_TIMEOUT", std::to_string((timeout_ms + 999) / 1000));
+  env.emplace_back("RUNTIME_MEMORY", std::to_string(function.memory_mb));
+  env.emplace_back("RUNTIME_CPU", "1");
+  env.emplace_back("RUNTIME_USERDATA", "");
+  env.emplace_back("RUNTIME_CODE_ROOT", code_root.lexically_normal().string());
+  env.emplace_back("RUNTIME_MAX_RESP_BODY_SIZE", "6291456");
+  env.emplace_back("RUNTIME_ROOT", "/home/snuser/runtime");
+  env.emplace_back("RUNTIME_LOG_DIR", "/home/snuser/log");
+  env.emplace_back("TZ", "UTC");
+  env.emplace_back("LANG", "en_US.UTF-8");
+  env.emplace_back("PATH", "/usr/local/bin:/usr/bin:/bin");
+  env.emplace_back("LD_LIBRARY_PATH", "/opt/function/code:/opt/function/code/lib:/usr/local/lib");
+
+  apply_overrides(env, passthrough, function.env);
+  return env;
+}
+
+runtime_target parse_functiongraph_target(std::string_view target) {
+  std::string_view path = path_of(target);
+  runtime_target out;
+  if (path == "/v1/runtime/invocation/request") {
+    out.kind = runtime_target::next;
+    return out;
+  }
+  if (!consume_prefix(path, "/v1/runtime/invocation/")) return out;
+  runtime_target::kind_t kind = runtime_target::unknown;
+  if (consume_prefix(path, "response/")) {
+    kind = runtime_target::response;
+  } else if (consume_prefix(path, "error/")) {
+    kind = runtime_target::error;
+  }
+  if (kind == runtime_target::unknown || path.empty() || path.find('/') != std::string_view::npos) {
+    return out;
+  }
+  out.kind = kind;
+  out.request_id = path;
+  return out;
+}
+
 runtime_target parse_scf_target(std::string_view target) {
   const std::string_view path = path_of(target);
   runtime_target out;

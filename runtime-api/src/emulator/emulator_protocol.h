@@ -152,6 +152,20 @@ inline constexpr std::string_view emulated_scf_appid = "1250000000";
 env_list scf_environment(const function_config& function, std::string_view host, std::uint16_t port,
                          const env_list& passthrough);
 
+/// The project id in emulated FunctionGraph environments (32 hex digits, as Huawei's).
+inline constexpr std::string_view emulated_fg_project_id = "0123456789abcdef0123456789abcdef";
+
+/// The runtime's complete environment on emulated Huawei FunctionGraph
+/// (runtime_dialect::functiongraph, platform-contracts.md §13.1): RUNTIME_API_ADDR =
+/// `runtime_api` ("host:port"), RUNTIME_PROJECT_ID, RUNTIME_FUNC_NAME, RUNTIME_FUNC_VERSION
+/// ("latest" for "$LATEST"), RUNTIME_PACKAGE ("default"), RUNTIME_HANDLER when set,
+/// RUNTIME_TIMEOUT (whole seconds, rounded up), RUNTIME_MEMORY, RUNTIME_CPU, RUNTIME_USERDATA
+/// (empty), RUNTIME_CODE_ROOT (absolute `function.dir`), RUNTIME_MAX_RESP_BODY_SIZE, RUNTIME_ROOT,
+/// RUNTIME_LOG_DIR, TZ, LANG, PATH, LD_LIBRARY_PATH; then `passthrough`, then `function.env`, as
+/// lambda_environment(). No AWS_*, LAMBDA_* or _HANDLER variable.
+env_list functiongraph_environment(const function_config& function, std::string_view runtime_api,
+                                   const env_list& passthrough);
+
 /// What a Runtime API request target addresses.
 struct runtime_target {
   enum kind_t { unknown, next, response, error, init_error, ping, init_ready } kind = unknown;
@@ -164,6 +178,10 @@ runtime_target parse_runtime_target(std::string_view target);
 /// "/runtime/invocation/next", "/runtime/invocation/response", "/runtime/invocation/error"; a
 /// query string is ignored; the request id is always empty (SCF's targets carry none).
 runtime_target parse_scf_target(std::string_view target);
+/// Classifies a FunctionGraph runtime API target: "/v1/runtime/invocation/request" (next),
+/// "/v1/runtime/invocation/response/<id>", "/v1/runtime/invocation/error/<id>" (with the id; an
+/// empty id or one with a '/' is `unknown`); a query string is ignored.
+runtime_target parse_functiongraph_target(std::string_view target);
 /// True for "/2015-03-31/functions/<name>/invocations" (any non-empty name without '/'; a query
 /// string is ignored).
 bool is_invoke_target(std::string_view target);

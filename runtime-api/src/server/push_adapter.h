@@ -144,5 +144,18 @@ struct fn_options {
 /// container on any status but 200, 502 and 504). The platform context is {"fn": {callId,
 /// deadline, headers (plain calls), intent (HTTP triggers), isBase64Encoded (binary events)}}.
 std::unique_ptr<adapter> make_fn_adapter(fn_options options);
+/// Options of the `functiongraph` adapter (Huawei FunctionGraph HTTP functions and
+/// container-image functions).
+struct functiongraph_options {
+  function_info function;
+};
+
+/// FunctionGraph (platform-contracts.md §13.2, §13.3): `POST /invoke` is an event (body = event,
+/// the container-image event contract), `POST /init` the initializer (answered once init is
+/// done); every other request is an HTTP function's request, mapped as the http adapter maps it
+/// without the X-CFF-* headers. X-CFF-Request-Id is the request id, X-CFF-Timeout (s) the
+/// deadline, and the X-CFF-* context goes into platform_context {"functiongraph": {...}}.
+/// Function errors: 500 with the error JSON for events, API Gateway's 500 for HTTP requests.
+std::unique_ptr<adapter> make_functiongraph_adapter(functiongraph_options options);
 
 }  // namespace lamella::push

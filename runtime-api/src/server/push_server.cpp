@@ -989,6 +989,9 @@ std::unique_ptr<adapter> make_platform_adapter(const platform_settings& settings
   f.timeout = settings.function.timeout;
   if (settings.kind == platform_kind::fc) return make_fc_adapter(fc_options{std::move(f)});
   if (settings.kind == platform_kind::fn) return make_fn_adapter(fn_options{std::move(f)});
+  if (settings.kind == platform_kind::functiongraph_http) {
+    return make_functiongraph_adapter(functiongraph_options{std::move(f)});
+  }
   http_options options;
   options.function = std::move(f);
   return make_http_adapter(std::move(options));

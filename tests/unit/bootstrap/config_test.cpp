@@ -314,6 +314,14 @@ TEST(config_from_env, platforms_name_the_handler_when_handler_is_unset) {
   EXPECT_EQ(fg->runtime_api, "127.0.0.1:8888");
   EXPECT_EQ(fg->task_root, "/opt/function/code");
   EXPECT_EQ(fg->language_kind, language::node);
+  // An HTTP function's bootstrap script sets _HANDLER itself: the code root is still the root.
+  const auto fg_http = config_from_env(fake_env({{"LAMELLA_PLATFORM", "functiongraph-http"},
+                                                 {"_HANDLER", "app.handler"},
+                                                 {"RUNTIME_CODE_ROOT", "/opt/function/code"}}),
+                                       fake_files({"/opt/function/code/app.py"}));
+  ASSERT_TRUE(fg_http);
+  EXPECT_EQ(fg_http->task_root, "/opt/function/code");
+  EXPECT_EQ(fg_http->language_kind, language::python);
   // _HANDLER, when set, always wins.
   EXPECT_EQ(
       config_from_env(fake_env({{"FUNCTION_TARGET", "hello"}, {"_HANDLER", "lib.so:f"}}))->handler,

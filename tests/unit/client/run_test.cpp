@@ -240,5 +240,25 @@ TEST(make_lambda_client, picks_scf_when_only_scf_is_configured) {
                                                  "127.0.0.1:9009", "127.0.0.1:9010"}));
 }
 
+// Only FunctionGraph configured: the client speaks FunctionGraph's custom-runtime API through the
+// chosen transport, at RUNTIME_API_ADDR without the "http://" FunctionGraph's samples prepend.
+TEST(make_lambda_client, picks_functiongraph_when_only_runtime_api_addr_is_set) {
+  ::unsetenv("AWS_LAMBDA_RUNTIME_API");
+  ::unsetenv("SCF_RUNTIME_API");
+  ::setenv("RUNTIME_API_ADDR", "http://127.0.0.1:8081", 1);
+  auto api = std::make_shared<fake_api>();
+  std::vector<std::string> endpoints;
+  run_options o;
+  o.make_transport = [&](std::string_view host_port, transport_options) {
+    endpoints.emplace_back(host_port);
+    return std::make_unique<fake_transport>(api);
+  };
+  auto fg = make_lambda_client(o);
+  ::unsetenv("RUNTIME_API_ADDR");
+  ASSERT_TRUE(fg);
+  EXPECT_EQ(fg->transport_name(), "functiongraph/fake");
+  EXPECT_EQ(endpoints, (std::vector<std::string>{"127.0.0.1:8081"}));
+}
+
 }  // namespace
 }  // namespace lamella

@@ -229,6 +229,12 @@ TEST(platform_from_env, platform_defaults_and_ports) {
   EXPECT_EQ(s->function.name, "fgfn");
   EXPECT_EQ(s->function.memory_mb, 256U);
   EXPECT_EQ(s->function.timeout, std::chrono::seconds(7));
+  // A FunctionGraph container image listens on all interfaces, port 8000.
+  s = platform_from_env(
+      fake({{"LAMELLA_PLATFORM", "functiongraph-http"}, {"LAMELLA_LISTEN_ADDRESS", "0.0.0.0"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->listen_address, "0.0.0.0");
+  EXPECT_EQ(s->port, 8000);
 }
 
 }  // namespace

@@ -325,6 +325,52 @@ TEST(scf_environment, is_scfs_with_the_functions_overrides_last) {
   EXPECT_EQ(value_of(env, "LAMBDA_TASK_ROOT"), "<unset>");
 }
 
+TEST(parse_functiongraph_target, classifies_functiongraphs_paths_with_ids) {
+  using detail::runtime_target;
+  EXPECT_EQ(detail::parse_functiongraph_target("/v1/runtime/invocation/request").kind,
+            runtime_target::next);
+  const auto response = detail::parse_functiongraph_target("/v1/runtime/invocation/response/a-1?x");
+  EXPECT_EQ(response.kind, runtime_target::response);
+  EXPECT_EQ(response.request_id, "a-1");
+  const auto error = detail::parse_functiongraph_target("/v1/runtime/invocation/error/b-2");
+  EXPECT_EQ(error.kind, runtime_target::error);
+  EXPECT_EQ(error.request_id, "b-2");
+  for (const char* bad : {"/v1/runtime/invocation/response/", "/v1/runtime/invocation/error/a/b",
+                          "/v1/runtime/invocation/next", "/2018-06-01/runtime/invocation/next",
+                          "/runtime/invocation/next", "/v1/runtime/init/error"}) {
+    EXPECT_EQ(detail::parse_functiongraph_target(bad).kind, runtime_target::unknown) << bad;
+  }
+}
+
+TEST(functiongraph_environment, is_functiongraphs_with_the_functions_overrides_last) {
+  function_config f;
+  f.dir = "/opt/function/code";
+  f.command = {"/opt/function/code/bootstrap"};
+  f.handler = "index.handler";
+  f.name = "fn";
+  f.memory_mb = 256;
+  f.timeout = std::chrono::milliseconds(2500);
+  f.env = {{"TZ", "Asia/Shanghai"}, {"MINE", "1"}};
+  const auto env = detail::functiongraph_environment(f, "127.0.0.1:8081", {{"ASAN_OPTIONS", "x"}});
+  EXPECT_EQ(value_of(env, "RUNTIME_API_ADDR"), "127.0.0.1:8081");
+  EXPECT_EQ(value_of(env, "RUNTIME_HANDLER"), "index.handler");
+  EXPECT_EQ(value_of(env, "RUNTIME_FUNC_NAME"), "fn");
+  EXPECT_EQ(value_of(env, "RUNTIME_FUNC_VERSION"), "latest");  // FunctionGraph's $LATEST
+  EXPECT_EQ(value_of(env, "RUNTIME_PACKAGE"), "default");
+  EXPECT_EQ(value_of(env, "RUNTIME_PROJECT_ID"), std::string(detail::emulated_fg_project_id));
+  EXPECT_EQ(value_of(env, "RUNTIME_TIMEOUT"), "3");  // whole seconds, rounded up
+  EXPECT_EQ(value_of(env, "RUNTIME_MEMORY"), "256");
+  EXPECT_EQ(value_of(env, "RUNTIME_CODE_ROOT"), "/opt/function/code");
+  EXPECT_EQ(value_of(env, "RUNTIME_MAX_RESP_BODY_SIZE"), "6291456");
+  EXPECT_EQ(value_of(env, "TZ"), "Asia/Shanghai");
+  EXPECT_EQ(count_of(env, "TZ"), 1);
+  EXPECT_EQ(value_of(env, "MINE"), "1");
+  EXPECT_EQ(value_of(env, "ASAN_OPTIONS"), "x");
+  EXPECT_EQ(value_of(env, "AWS_LAMBDA_RUNTIME_API"), "<unset>");
+  EXPECT_EQ(value_of(env, "LAMBDA_TASK_ROOT"), "<unset>");
+  EXPECT_EQ(value_of(env, "_HANDLER"), "<unset>");
+}
+
 TEST(push_runtime_environment, is_lambdas_without_the_runtime_api_plus_port_and_platform) {
   function_config f;
   f.dir = "/var/task";

@@ -3,6 +3,7 @@
 // runtime process the emulator supervises.
 #include "lamella/emulator.h"
 
+#include "client/functiongraph_transport.h"
 #include "client/scf_transport.h"
 #include "emulator/emulator_protocol.h"
 #include "stream_caller.h"
@@ -1135,6 +1136,110 @@ TEST_F(emulator_test, scf_dialect_serves_the_lambda_client_over_the_scf_transpor
   ASSERT_TRUE(stream->finish());
   ASSERT_TRUE(ready(third));
   EXPECT_EQ(third.get().body, "ab");
+}
+
+// --- The FunctionGraph dialect: FunctionGraph's custom-runtime API on the runtime port.
+
+TEST_F(emulator_test, functiongraph_dialect_serves_functiongraphs_headers_and_paths) {
+  start(runtime_dialect::functiongraph);
+  auto result = invoke(R"({"key1":"value1"})");
+  http_client rt(emu_->runtime_port());
+  // Lambda's and SCF's paths are not served in the FunctionGraph dialect.
+  EXPECT_EQ(rt.get(next_path).result_int(), 404u);
+  EXPECT_EQ(rt.get("/runtime/invocation/next").result_int(), 404u);
+
+  const response next = rt.get("/v1/runtime/invocation/request");
+  ASSERT_EQ(next.result_int(), 200u);
+  EXPECT_EQ(next.body(), R"({"key1":"value1"})");
+  const std::string id = header(next, "X-Cff-Request-Id");
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_FALSE(header(next, "X-CFF-Access-Key").empty());
+  EXPECT_EQ(header(next, "X-CFF-Invoke-Type"), "sync");
+  EXPECT_EQ(header(next, "Lambda-Runtime-Aws-Request-Id"), "");
+  EXPECT_EQ(header(next, "Lambda-Runtime-Deadline-Ms"), "");
+
+  // The id is in the path: another id is refused, the right one accepted with 200.
+  EXPECT_EQ(rt.post("/v1/runtime/invocation/response/not-the-id", "{}").result_int(), 400u);
+  const response ack = rt.post("/v1/runtime/invocation/response/" + id, R"({"ok":1})");
+  EXPECT_EQ(ack.result_int(), 200u);
+  ASSERT_TRUE(ready(result));
+  const invoke_result r = result.get();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, R"({"ok":1})");
+  EXPECT_EQ(r.request_id, id);
+
+  auto failing = invoke("{}");
+  const response next2 = rt.get("/v1/runtime/invocation/request");
+  ASSERT_EQ(next2.result_int(), 200u);
+  const std::string id2 = header(next2, "X-Cff-Request-Id");
+  EXPECT_EQ(
+      rt.post("/v1/runtime/invocation/error/" + id2, R"({"errorType":"E","errorMessage":"m"})")
+          .result_int(),
+      200u);
+  ASSERT_TRUE(ready(failing));
+  const invoke_result f = failing.get();
+  EXPECT_EQ(f.function_error, "Unhandled");
+  EXPECT_EQ(f.body, R"({"errorType":"E","errorMessage":"m"})");
+}
+
+TEST_F(emulator_test, functiongraph_dialect_gives_functiongraphs_environment_only) {
+  function_.command = {"/bin/sh", "-c", "env; echo cwd=$(pwd); exec sleep 1000"};
+  function_.handler = "index.handler";
+  start(runtime_dialect::functiongraph);
+  auto result = invoke("{}");
+  ASSERT_TRUE(log_contains("cwd="));
+  const std::string text = log();
+  EXPECT_NE(text.find("RUNTIME_API_ADDR=127.0.0.1:" + std::to_string(emu_->runtime_port()) + "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("RUNTIME_HANDLER=index.handler\n"), std::string::npos);
+  EXPECT_NE(text.find("RUNTIME_FUNC_NAME=unit\n"), std::string::npos);
+  EXPECT_NE(text.find("RUNTIME_CODE_ROOT=" + dir_.string() + "\n"), std::string::npos);
+  EXPECT_NE(text.find("cwd=" + dir_.string() + "\n"), std::string::npos);
+  EXPECT_EQ(text.find("AWS_LAMBDA_RUNTIME_API"), std::string::npos);
+  EXPECT_EQ(text.find("LAMBDA_TASK_ROOT"), std::string::npos);
+  EXPECT_EQ(text.find("\n_HANDLER="), std::string::npos);  // RUNTIME_HANDLER only
+}
+
+// The real C++ client over the FunctionGraph transport, against the emulator's FunctionGraph
+// dialect: what every language adapter does on FunctionGraph.
+TEST_F(emulator_test, functiongraph_dialect_serves_the_lambda_client_over_its_transport) {
+  function_.timeout = 5000ms;
+  start(runtime_dialect::functiongraph);
+  // The transport reads the function's settings from the environment, as on FunctionGraph.
+  ::setenv("RUNTIME_TIMEOUT", "5", 1);
+  ::setenv("RUNTIME_FUNC_NAME", "unit", 1);
+  lambda_client client(make_functiongraph_transport(
+      "127.0.0.1:" + std::to_string(emu_->runtime_port()), transport_options{}));
+  ::unsetenv("RUNTIME_TIMEOUT");
+  ::unsetenv("RUNTIME_FUNC_NAME");
+  auto first = invoke(R"({"n":1})");
+  const auto before = std::chrono::system_clock::now();
+  auto inv = client.next();
+  ASSERT_TRUE(inv) << inv.error().message();
+  EXPECT_EQ(inv->payload, R"({"n":1})");
+  EXPECT_GE(inv->deadline, before + 5000ms);
+  EXPECT_LE(inv->deadline, std::chrono::system_clock::now() + 5000ms);
+  EXPECT_EQ(inv->function_arn, "urn:fss:::function:default:unit:latest");
+  EXPECT_NE(inv->platform_context.find(R"("invokeType":"sync")"), std::string::npos)
+      << inv->platform_context;
+  auto posted = client.post_response(inv->request_id, outcome::success(R"({"r":1})"));
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(*posted, post_status::accepted);
+  ASSERT_TRUE(ready(first));
+  const auto r1 = first.get();
+  EXPECT_EQ(r1.body, R"({"r":1})");
+  EXPECT_EQ(r1.request_id, inv->request_id);
+
+  auto second = invoke(R"({"n":2})");
+  auto inv2 = client.next();
+  ASSERT_TRUE(inv2) << inv2.error().message();
+  posted = client.post_error(inv2->request_id, outcome::failure("ValueError", "no"));
+  ASSERT_TRUE(posted);
+  ASSERT_TRUE(ready(second));
+  const auto r2 = second.get();
+  EXPECT_EQ(r2.function_error, "Unhandled");
+  EXPECT_NE(r2.body.find(R"("errorType":"ValueError")"), std::string::npos) << r2.body;
 }
 
 }  // namespace
