@@ -121,7 +121,8 @@ env_lookup process_environment();
 /// Fission sets nothing recognisable: its environment image sets LAMELLA_PLATFORM=fission (port
 /// 8888). LAMELLA_PORT overrides the port of every push platform but fn.
 /// Errors: invalid_configuration (no platform recognised, an unknown LAMELLA_PLATFORM, a pull
-/// platform without its API address, fn without a `unix:` FN_LISTENER, or a number that does not
+/// platform without its API address, fn without a `unix:` FN_LISTENER, gcf with a
+/// FUNCTION_SIGNATURE_TYPE other than http, cloudevent or event, or a number that does not
 /// parse or is out of range).
 result<platform_settings> platform_from_env(const env_lookup& env);
 

@@ -255,11 +255,18 @@ result<platform_settings> platform_from_env(const env_lookup& env) {
       s.io_timeout = std::chrono::hours(1);
       break;
     }
-    case platform_kind::gcf:
+    case platform_kind::gcf: {
       s.port = 8080;
       s.concurrency = 16;
       if (!read_port("PORT")) return errc::invalid_configuration;
+      // The push adapter reads it; a framework refuses to start with a signature it lacks.
+      const auto signature = first_of(env, {"FUNCTION_SIGNATURE_TYPE"});
+      if (signature && *signature != "http" && *signature != "cloudevent" &&
+          *signature != "event") {
+        return errc::invalid_configuration;
+      }
       break;
+    }
     case platform_kind::kubeless:
       s.port = 8080;
       s.concurrency = 16;
