@@ -219,7 +219,7 @@ class azure_adapter final : public adapter {
       if (auto body = parse_json(req.body); body && body->is_object()) {
         const auto* data = body->get_object().if_contains("Data");
         if (data != nullptr && data->is_object()) {
-          map_payload(d, req, std::string(function_name), std::move(body->get_object()));
+          map_payload(d, req, function_name, std::move(body->get_object()));
           return d;
         }
       }
@@ -297,7 +297,7 @@ class azure_adapter final : public adapter {
  private:
   // Fills `d` for a payload invocation of `function_name` whose body is `body` (with a "Data"
   // object).
-  void map_payload(dispatch& d, const request& req, std::string function_name,
+  void map_payload(dispatch& d, const request& req, std::string_view function_name,
                    json::object body) const {
     invocation& inv = d.inv;
     json::object& data = body.at("Data").get_object();
