@@ -38,11 +38,12 @@ using detail::find_header;
 
 constexpr std::string_view invocation_id_header = "x-azure-functions-invocationid";
 
-// Parses `text` as one JSON document; nullopt when it is not one.
-std::optional<json::value> parse_json(std::string_view text) {
+// Parses `text` as one JSON document (nested up to `max_depth`); nullopt when it is not one.
+std::optional<json::value> parse_json(std::string_view text,
+                                      std::size_t max_depth = detail::max_json_depth) {
   boost::system::error_code ec;
   json::parse_options options;
-  options.max_depth = detail::max_json_depth;
+  options.max_depth = max_depth;
   json::value v = json::parse(text, ec, {}, options);
   if (ec) return std::nullopt;
   return v;
@@ -180,7 +181,8 @@ enum class payload_kind { not_payload, event, http };
 
 payload_kind kind_of(const invocation& inv) {
   if (inv.platform_context.empty()) return payload_kind::not_payload;
-  const auto context = parse_json(inv.platform_context);
+  // The context nests Metadata (up to max_json_depth) two levels deeper.
+  const auto context = parse_json(inv.platform_context, detail::max_json_depth + 2);
   if (!context || !context->is_object()) return payload_kind::not_payload;
   const auto* azure = context->get_object().if_contains("azure");
   if (azure == nullptr || !azure->is_object() || !azure->get_object().contains("functionName")) {
