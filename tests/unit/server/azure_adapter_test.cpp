@@ -129,6 +129,20 @@ TEST(azure_adapter, an_event_result_is_the_return_value) {
   EXPECT_EQ(json::parse(r.body).at("ReturnValue"), "/wA=");
 }
 
+TEST(azure_adapter, metadata_nested_to_the_limit_still_answers_as_a_payload_invocation) {
+  const auto a = make();
+  // The body nests to the mappings' limit; the context holds Metadata two levels deeper.
+  const std::size_t levels = detail::max_json_depth - 1;
+  const request req =
+      payload_request("/q", R"({"Data": {"item": 1}, "Metadata": )" + std::string(levels, '[') +
+                                std::string(levels, ']') + "}");
+  const dispatch d = a->on_request(req, "server-id");
+  ASSERT_EQ(d.what, dispatch::kind::invoke);
+  EXPECT_EQ(d.inv.payload, "1");
+  const reply r = a->on_outcome(req, d.inv, outcome::success("2"));
+  EXPECT_EQ(r.body, R"({"Outputs":{},"Logs":[],"ReturnValue":2})");
+}
+
 TEST(azure_adapter, a_function_error_is_a_500_with_the_error_json) {
   const auto a = make();
   const request req = payload_request("/q", R"({"Data": {"item": 1}, "Metadata": {}})");
