@@ -509,3 +509,16 @@ TEST(push_runtime_test, gcf_http_signature_serves_every_path_but_robots_and_favi
   fn.signal(SIGTERM);
   EXPECT_EQ(fn.wait(), 0);
 }
+
+TEST(push_runtime_test, gcf_refuses_to_start_with_a_signature_type_it_lacks) {
+  // As the Functions Frameworks do; the first line says why. (The process exits by itself.)
+  try {
+    const function_process fn(
+        push_function, {"FUNCTION_TARGET=handler", "PORT=0", "FUNCTION_SIGNATURE_TYPE=pubsub"});
+    FAIL() << "the function started on port " << fn.port();
+  } catch (const std::runtime_error& e) {
+    EXPECT_TRUE(
+        contains(e.what(), "FUNCTION_SIGNATURE_TYPE=pubsub: expected http, cloudevent or event"))
+        << e.what();
+  }
+}

@@ -122,8 +122,8 @@ env_lookup process_environment();
 /// 8888). LAMELLA_PORT overrides the port of every push platform but fn.
 /// Errors: invalid_configuration (no platform recognised, an unknown LAMELLA_PLATFORM, a pull
 /// platform without its API address, fn without a `unix:` FN_LISTENER, gcf with a
-/// FUNCTION_SIGNATURE_TYPE other than http, cloudevent or event, or a number that does not
-/// parse or is out of range).
+/// FUNCTION_SIGNATURE_TYPE other than http, cloudevent or event (also said on stderr), or a
+/// number that does not parse or is out of range).
 result<platform_settings> platform_from_env(const env_lookup& env);
 
 }  // namespace lamella

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <utility>
@@ -263,6 +264,10 @@ result<platform_settings> platform_from_env(const env_lookup& env) {
       const auto signature = first_of(env, {"FUNCTION_SIGNATURE_TYPE"});
       if (signature && *signature != "http" && *signature != "cloudevent" &&
           *signature != "event") {
+        // The callers' own message speaks of platforms in general; name the culprit.
+        std::fprintf(stderr,
+                     "lamella: FUNCTION_SIGNATURE_TYPE=%s: expected http, cloudevent or event\n",
+                     signature->c_str());
         return errc::invalid_configuration;
       }
       break;
