@@ -407,13 +407,35 @@ int serve_push(const cli_options& parsed, const lamella::function_config& functi
   }
   const auto env = env_strings(lamella::push_runtime_environment(function, parsed.platform, port));
   const sigset_t signals = block_supervisor_signals();
-  std::cerr << "lamella: serving " << parsed.dir.string() << " (" << parsed.platform
-            << ") on http://127.0.0.1:" << port << "\n";
-  if (parsed.platform == "fc" || parsed.platform == "functiongraph-http") {
-    std::cerr << "curl -XPOST 127.0.0.1:" << port << "/invoke -d '{}'\n";
-  } else {
-    std::cerr << "curl 127.0.0.1:" << port << "/\n";
+  // The address and a curl line that calls as the platform does (payload shapes:
+  // docs/platforms.md), written at once, so that a reader never sees the first line alone.
+  const std::string at = "127.0.0.1:" + std::to_string(port);
+  const std::string json_post = "curl -XPOST " + at + "/ -H 'Content-Type: application/json' ";
+  std::string signature;
+  for (const auto& [key, value] : function.env) {
+    if (key == "FUNCTION_SIGNATURE_TYPE") signature = value;
   }
+  std::string banner = "lamella: serving " + parsed.dir.string() + " (" + parsed.platform +
+                       ") on http://" + at + "\n";
+  if (parsed.platform == "fc" || parsed.platform == "functiongraph-http") {
+    banner += "curl -XPOST " + at + "/invoke -d '{}'\n";
+  } else if (parsed.platform == "azure") {
+    banner += "curl -XPOST " + at + "/" + function.name +
+              R"( -H 'Content-Type: application/json' -d '{"Data":{"item":{}},"Metadata":{}}')" +
+              "\n";
+  } else if (parsed.platform == "kubeless") {
+    banner += json_post + "-d '{}'\n";
+  } else if (parsed.platform == "gcf" && signature == "event") {
+    banner += json_post + R"(-d '{"context":{"eventId":"1"},"data":{}}')" + "\n";
+  } else if (parsed.platform == "gcf" && signature == "cloudevent") {
+    banner += json_post +
+              "-H 'ce-id: 1' -H 'ce-specversion: 1.0' -H 'ce-source: //lamella' "
+              "-H 'ce-type: dev.lamella.test' -d '{}'\n";
+  } else {
+    banner += "curl " + at + "/\n";
+  }
+  std::cerr << banner << std::flush;
+
   return supervise_push_runtime(function, env, signals);
 }
 

@@ -1,5 +1,5 @@
 // Fuzz target for the push adapters' request and result mappings (runtime-api/src/server):
-// input bytes -> a request -> on_request() of the http, fc and fn adapters -> on_outcome() with
+// input bytes -> a request -> on_request() of every push adapter -> on_outcome() with
 // results made from the same bytes. Nothing may crash, every event and platform context must be
 // a valid JSON document, and every answer must be safe to put on the wire (status 100..599,
 // token header names, header values without CR/LF/NUL).
@@ -132,11 +132,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const auto http = make_http_adapter(http_options{});
   static const auto fc = make_fc_adapter(fc_options{});
   static const auto fn = make_fn_adapter(fn_options{});
+  static const auto azure = make_azure_adapter(azure_options{});
+  static const auto gcf_http = make_gcf_adapter(gcf_options{});
+  static const auto gcf_cloudevent = make_gcf_adapter(gcf_options{{}, gcf_signature::cloudevent});
+  static const auto gcf_event = make_gcf_adapter(gcf_options{{}, gcf_signature::event});
+  static const auto kubeless = make_kubeless_adapter(kubeless_options{});
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const request req = parse_request(input);
-  exercise(*http, req);
-  exercise(*fc, req);
-  exercise(*fn, req);
+  for (const auto* a : {http.get(), fc.get(), fn.get(), azure.get(), gcf_http.get(),
+                        gcf_cloudevent.get(), gcf_event.get(), kubeless.get()}) {
+    exercise(*a, req);
+  }
   (void)push::detail::parse_rfc3339(input);
   // The mappings on their own, with the whole input as a result and as an event.
   check_reply(push::detail::http_reply_from_result(input, "application/json"));

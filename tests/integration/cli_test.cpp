@@ -436,4 +436,29 @@ TEST(cli_serve, platform_fc_gives_the_runtime_fc_custom_listen_port) {
   EXPECT_EQ(fn.read("term"), "term " + pids[0] + "\n");
 }
 
+TEST(cli_serve, platforms_azure_gcf_kubeless_answer_the_printed_curl_line) {
+  // Each platform's curl line is the request that platform sends; cpp-hello greets "world".
+  for (const std::string platform : {"azure", "gcf", "kubeless"}) {
+    SCOPED_TRACE(platform);
+    serve_session serve(samples / "cpp-hello", {"--platform", platform, "--name", "Greeter"});
+    const std::string& text = serve.startup_text();
+    const auto at = text.find("\ncurl ");
+    ASSERT_NE(at, std::string::npos) << text;
+    const std::string curl = text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+    if (platform == "azure") {
+      EXPECT_NE(curl.find("/Greeter -H 'Content-Type: application/json' -d '{\"Data\""),
+                std::string::npos)
+          << curl;
+    }
+    // serve starts the runtime after printing: retry until its server listens.
+    const auto answer = run(curl.substr(0, 5) +
+                            "-s --retry 30 --retry-connrefused --retry-delay 1 " + curl.substr(5));
+    EXPECT_EQ(serve.stop(), 0);
+    EXPECT_NE(answer.out.find("Hello, world!"), std::string::npos) << curl << "\n" << answer.out;
+    if (platform == "azure") {
+      EXPECT_EQ(answer.out.rfind(R"({"Outputs":{},"Logs":[],"ReturnValue":)", 0), 0U) << answer.out;
+    }
+  }
+}
+
 }  // namespace

@@ -468,6 +468,16 @@ void a_failing_hook_makes_pre_stop_answer_the_fc_error(const hooks_fixture& f) {
   EXPECT_EQ(after->status, 200U);
   fn.signal(SIGTERM);
   EXPECT_EQ(fn.wait(), 0);
+// ---- Azure Functions custom handlers, Kubeless, the Functions Framework: their own rules ----
+
+namespace {
+
+/// A payload invocation as the Functions host sends it: POST /<function> with {Data, Metadata}.
+std::optional<raw_response> azure_invoke(raw_connection& c, const std::string& function,
+                                         const std::string& data,
+                                         const std::string& invocation_id) {
+  return c.exchange("POST", "/" + function, R"({"Data":)" + data + R"(,"Metadata":{}})",
+                    "X-Azure-Functions-InvocationId: " + invocation_id + "\r\n");
 }
 
 }  // namespace
@@ -542,3 +552,175 @@ TEST(push_runtime_test, an_es_module_registers_hooks_through_create_require) {
   EXPECT_EQ(fn.wait(), 0);
 }
 #endif
+TEST(push_runtime_test, azure_readiness_is_answered_while_the_handler_is_busy) {
+  // FUNCTIONS_CUSTOMHANDLER_PORT alone selects Azure, as the Functions host starts the process.
+  function_process fn(push_function, {"FUNCTIONS_CUSTOMHANDLER_PORT=0", "LAMELLA_CONCURRENCY=1"});
+  auto blocked = std::async(std::launch::async, [&] {
+    raw_connection c(fn.port());
+    return azure_invoke(c, "Blocker", R"({"item":"block"})", "inv-block");
+  });
+  ASSERT_EQ(fn.stdout_line(), "blocked");  // the only loop is busy
+  raw_connection probe(fn.port());
+  const auto ready = probe.exchange("GET", "/");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200U);
+  fn.release();
+  const auto r = blocked.get();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_EQ(r->body, R"({"Outputs":{},"Logs":[],"ReturnValue":{"released":true}})");
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.wait(), 0);
+}
+
+TEST(push_runtime_test, azure_serves_payload_http_triggers_and_forwarded_requests) {
+  function_process fn(push_function, {"LAMELLA_PLATFORM=azure", "FUNCTIONS_CUSTOMHANDLER_PORT=0"});
+  raw_connection c(fn.port());
+  // A queue message: the handler (an echo) gets the message, the host gets it as ReturnValue.
+  auto r = azure_invoke(c, "QueueFn", R"({"msg":{"token":"queue-7"}})", "inv-q");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_EQ(r->body, R"({"Outputs":{},"Logs":[],"ReturnValue":{"token":"queue-7"}})");
+  // An HTTP trigger without pass-through: the handler gets an API Gateway event built from
+  // Data.req; its result goes back as Outputs.res.
+  r = azure_invoke(c, "HttpFn",
+                   R"({"req":{"Url":"http://localhost:7071/api/hello?x=1","Method":"POST",)"
+                   R"("Headers":{"Content-Type":["application/json"]},)"
+                   R"("Body":"{\"token\":\"req-8\"}"}})",
+                   "inv-h");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_TRUE(contains(r->body, R"("Outputs":{"res":{"statusCode":200,"status":200,)")) << r->body;
+  EXPECT_TRUE(contains(r->body, R"(\"rawPath\":\"/api/hello\")")) << r->body;
+  EXPECT_TRUE(contains(r->body, R"(\"requestId\":\"inv-h\")")) << r->body;
+  EXPECT_TRUE(contains(r->body, "req-8")) << r->body;
+  // enableForwardingHttpRequest: the client's request on its /api path, the handler's answer
+  // returned as is (the echo's event object: 200 application/json).
+  r = c.exchange("POST", "/api/echo?y=2", R"({"token":"fwd-9"})",
+                 "X-Azure-Functions-InvocationId: inv-f\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_TRUE(contains(r->body, R"("rawPath":"/api/echo")")) << r->body;
+  EXPECT_TRUE(contains(r->body, R"("rawQueryString":"y=2")")) << r->body;
+  EXPECT_TRUE(contains(r->body, R"("requestId":"inv-f")")) << r->body;
+  EXPECT_TRUE(contains(r->body, "fwd-9")) << r->body;
+  // A POST to one segment whose body is not {Data: {...}}: a forwarded request too.
+  r = c.exchange("POST", "/echo", R"({"token":"plain-10"})");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(contains(r->body, R"("rawPath":"/echo")")) << r->body;
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.wait(), 0);
+}
+
+TEST(push_runtime_test, azure_forwarded_requests_reach_python_and_node_handlers) {
+  std::vector<std::pair<std::string, std::string>> functions = {
+      {"app.handler", LAMELLA_PUSH_FIXTURES "/python"}};
+#ifdef LAMELLA_WITH_NODE
+  functions.emplace_back("index.handler", LAMELLA_PUSH_FIXTURES "/node");
+#endif
+  for (const auto& [handler, dir] : functions) {
+    SCOPED_TRACE(handler);
+    function_process fn(LAMELLA_GENERIC_BOOTSTRAP,
+                        {"FUNCTIONS_CUSTOMHANDLER_PORT=0", "_HANDLER=" + handler,
+                         "LAMBDA_TASK_ROOT=" + dir, "PATH=/usr/local/bin:/usr/bin:/bin"});
+    raw_connection c(fn.port());
+    const auto ready = c.exchange("GET", "/");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 200U);
+    // The fixture answers {"met": true, "request_id": ...} at once for an event without parties.
+    const auto r = c.exchange("GET", "/api/meet", "", "X-Azure-Functions-InvocationId: inv-77\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200U);
+    EXPECT_TRUE(contains(r->body, "inv-77")) << r->body;
+    EXPECT_TRUE(contains(r->body, "true")) << r->body;
+    fn.signal(SIGTERM);
+    EXPECT_EQ(fn.wait(), 0);
+  }
+}
+
+TEST(push_runtime_test, kubeless_answers_408_after_func_timeout_and_keeps_serving) {
+  function_process fn(push_function, {"LAMELLA_PLATFORM=kubeless", "FUNC_PORT=0", "FUNC_TIMEOUT=1",
+                                      "LAMELLA_CONCURRENCY=2"});
+  auto slow = std::async(std::launch::async, [&] {
+    raw_connection c(fn.port());
+    return c.exchange("POST", "/", R"({"do":"block"})", "event-id: ev-slow\r\n");
+  });
+  ASSERT_EQ(fn.stdout_line(), "blocked");
+  raw_connection c(fn.port());
+  const auto health = c.exchange("GET", "/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200U);
+  const auto timed_out = slow.get();  // FUNC_TIMEOUT (1 s) passes while the handler blocks
+  ASSERT_TRUE(timed_out);
+  EXPECT_EQ(timed_out->status, 408U);
+  EXPECT_TRUE(contains(timed_out->body, "Sandbox.Timedout")) << timed_out->body;
+  EXPECT_TRUE(contains(timed_out->body, "ev-slow")) << timed_out->body;
+  fn.release();
+  // The server keeps serving: the other loop answers; the metrics count the timeout.
+  const auto r = c.exchange("POST", "/any/path", R"({"token":"after-408"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_EQ(r->body, R"({"token":"after-408"})");
+  const auto metrics = c.exchange("GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_TRUE(contains(metrics->body, "function_calls_total{method=\"POST\"} 2\n"))
+      << metrics->body;
+  EXPECT_TRUE(contains(metrics->body, "function_failures_total{method=\"POST\"} 1\n"))
+      << metrics->body;
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.wait(), 0);
+}
+
+TEST(push_runtime_test, kubeless_times_out_python_and_node_handlers_with_408) {
+  std::vector<std::pair<std::string, std::string>> functions = {
+      {"app.handler", LAMELLA_PUSH_FIXTURES "/python"}};
+#ifdef LAMELLA_WITH_NODE
+  functions.emplace_back("index.handler", LAMELLA_PUSH_FIXTURES "/node");
+#endif
+  for (const auto& [handler, dir] : functions) {
+    SCOPED_TRACE(handler);
+    // MOD_NAME.FUNC_HANDLER is the handler, as Kubeless names it.
+    const auto dot = handler.find('.');
+    function_process fn(LAMELLA_GENERIC_BOOTSTRAP,
+                        {"FUNC_HANDLER=" + handler.substr(dot + 1),
+                         "MOD_NAME=" + handler.substr(0, dot), "FUNC_PORT=0", "FUNC_TIMEOUT=1",
+                         "LAMBDA_TASK_ROOT=" + dir, "PATH=/usr/local/bin:/usr/bin:/bin"});
+    raw_connection c(fn.port());
+    // Alone, an invocation waiting for a second party waits 10 s: longer than FUNC_TIMEOUT.
+    const auto r = c.exchange("POST", "/", R"({"parties":2})");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 408U) << r->body;
+  }
+}
+
+TEST(push_runtime_test, gcf_http_signature_serves_every_path_but_robots_and_favicon) {
+  // FUNCTION_TARGET selects the Functions Framework contract (PORT as on Cloud Run).
+  function_process fn(push_function, {"FUNCTION_TARGET=handler", "PORT=0"});
+  raw_connection c(fn.port());
+  for (const char* path : {"/robots.txt", "/favicon.ico"}) {
+    const auto r = c.exchange("GET", path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404U) << path;
+  }
+  const auto r = c.exchange("POST", "/healthz", R"({"token":"gcf-11"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_TRUE(contains(r->body, R"("rawPath":"/healthz")")) << r->body;
+  EXPECT_TRUE(contains(r->body, "gcf-11")) << r->body;
+  EXPECT_EQ(r->header("etag"), "");
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.wait(), 0);
+}
+
+TEST(push_runtime_test, gcf_refuses_to_start_with_a_signature_type_it_lacks) {
+  // As the Functions Frameworks do; the first line says why. (The process exits by itself.)
+  try {
+    const function_process fn(
+        push_function, {"FUNCTION_TARGET=handler", "PORT=0", "FUNCTION_SIGNATURE_TYPE=pubsub"});
+    FAIL() << "the function started on port " << fn.port();
+  } catch (const std::runtime_error& e) {
+    EXPECT_TRUE(
+        contains(e.what(), "FUNCTION_SIGNATURE_TYPE=pubsub: expected http, cloudevent or event"))
+        << e.what();
+  }
+}

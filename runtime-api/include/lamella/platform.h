@@ -123,7 +123,8 @@ env_lookup process_environment();
 /// (an IP address; the server refuses to start on anything else) its listen address.
 /// Errors: invalid_configuration (no platform recognised, an unknown LAMELLA_PLATFORM, a pull
 /// platform without its API address, fn without a `unix:` FN_LISTENER or with an FN_FORMAT other
-/// than `http-stream`, or a number that does not parse or is out of range).
+/// than `http-stream`, gcf with a FUNCTION_SIGNATURE_TYPE other than http, cloudevent or event
+/// (also said on stderr), or a number that does not parse or is out of range).
 result<platform_settings> platform_from_env(const env_lookup& env);
 
 /// Why platform_from_env(env) refuses `env`, as one sentence for the operator (an unknown

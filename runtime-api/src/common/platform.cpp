@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <utility>
@@ -287,11 +288,22 @@ result<platform_settings> platform_from_env(const env_lookup& env) {
       s.body_limit = 64 * 1024 * 1024;
       break;
     }
-    case platform_kind::gcf:
+    case platform_kind::gcf: {
       s.port = 8080;
       s.concurrency = 16;
       if (!read_port("PORT")) return errc::invalid_configuration;
+      // The push adapter reads it; a framework refuses to start with a signature it lacks.
+      const auto signature = first_of(env, {"FUNCTION_SIGNATURE_TYPE"});
+      if (signature && *signature != "http" && *signature != "cloudevent" &&
+          *signature != "event") {
+        // The callers' own message speaks of platforms in general; name the culprit.
+        std::fprintf(stderr,
+                     "lamella: FUNCTION_SIGNATURE_TYPE=%s: expected http, cloudevent or event\n",
+                     signature->c_str());
+        return errc::invalid_configuration;
+      }
       break;
+    }
     case platform_kind::kubeless:
       s.port = 8080;
       s.concurrency = 16;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -129,6 +130,7 @@ struct fc_options {
 /// error JSON (`X-Fc-Error-Type: UnhandledInvocationError`).
 std::unique_ptr<adapter> make_fc_adapter(fc_options options);
 
+<<<<<<< HEAD
 /// Options of the `fn` adapter (Fn Project FDK contract, `http-stream`).
 struct fn_options {
   function_info function;
@@ -157,5 +159,60 @@ struct functiongraph_options {
 /// deadline, and the X-CFF-* context goes into platform_context {"functiongraph": {...}}.
 /// Function errors: 500 with the error JSON for events, API Gateway's 500 for HTTP requests.
 std::unique_ptr<adapter> make_functiongraph_adapter(functiongraph_options options);
+=======
+/// Options of the `azure` adapter (Azure Functions custom handlers).
+struct azure_options {
+  function_info function;
+};
+
+/// Azure Functions custom handlers (platform-contracts.md §9). `GET /` answers 200 at once (the
+/// host's readiness poll). A payload invocation, `POST /<FunctionName>` whose body is a JSON
+/// object with a "Data" object, runs the handler with the trigger's payload (Data's only entry,
+/// else the whole Data object), or, when an entry is an HTTP request object (Url, Method, ...),
+/// with an API Gateway v2 event built from it; the context is {"azure": {functionName,
+/// invocationId, metadata}}; the answer is 200 {"Outputs", "Logs", "ReturnValue"} (an HTTP
+/// result goes into Outputs.res), a function error 500 with the error JSON. Every other request
+/// (enableForwardingHttpRequest / enableProxyingHttpRequest) is mapped as the http adapter maps
+/// it. X-Azure-Functions-InvocationId is the request id when sent.
+std::unique_ptr<adapter> make_azure_adapter(azure_options options);
+
+/// What a Functions Framework function takes (FUNCTION_SIGNATURE_TYPE).
+enum class gcf_signature {
+  http,        ///< every request is an API Gateway v2 event (the default)
+  cloudevent,  ///< binary or structured CloudEvents; anything else is answered 400
+  event,       ///< legacy background events ({context, data} or the flat form), and CloudEvents
+};
+
+/// The signature FUNCTION_SIGNATURE_TYPE names ("http", "cloudevent", "event"); nullopt for
+/// another name.
+std::optional<gcf_signature> gcf_signature_from_name(std::string_view name) noexcept;
+
+/// Options of the `gcf` adapter (Google Functions Framework contract, Cloud Run functions).
+struct gcf_options {
+  function_info function;
+  gcf_signature signature = gcf_signature::http;
+};
+
+/// The Functions Framework contract (platform-contracts.md §14): `/robots.txt` and
+/// `/favicon.ico` are 404 without the handler; every other request is one invocation, mapped per
+/// `signature`. Errors: 500 with `X-Google-Status: error` (a failed init: `crash`), 504 on
+/// timeout, 400 for a request the signature cannot take.
+std::unique_ptr<adapter> make_gcf_adapter(gcf_options options);
+
+/// Options of the `kubeless` adapter (Kubeless runtime contract).
+struct kubeless_options {
+  function_info function;
+  std::string runtime;       ///< FUNC_RUNTIME, for the context
+  std::string memory_limit;  ///< FUNC_MEMORY_LIMIT (a Kubernetes quantity), for the context
+};
+
+/// The Kubeless runtime contract (platform-contracts.md §15): `GET /healthz` answers 200,
+/// `GET /metrics` the Prometheus counters function_calls_total and function_failures_total per
+/// method; any other GET, POST, PUT, PATCH or DELETE runs the handler with the body (JSON-decoded
+/// when Content-Type is JSON, else a string) and the event-* headers in the context {"kubeless":
+/// ...}. A string result is answered as text/plain, any other as JSON; a function error 500; a
+/// timeout 408. The only adapter with state (the counters, atomic): still safe from any thread.
+std::unique_ptr<adapter> make_kubeless_adapter(kubeless_options options);
+>>>>>>> wt-a
 
 }  // namespace lamella::push

@@ -992,6 +992,18 @@ std::unique_ptr<adapter> make_platform_adapter(const platform_settings& settings
   if (settings.kind == platform_kind::functiongraph_http) {
     return make_functiongraph_adapter(functiongraph_options{std::move(f)});
   }
+  // azure, gcf, kubeless: settings of their own that platform_settings does not carry are read
+  // from the process environment here (platform_from_env has validated them).
+  const auto env = process_environment();
+  if (settings.kind == platform_kind::azure) return make_azure_adapter({std::move(f)});
+  if (settings.kind == platform_kind::gcf) {
+    const auto named = gcf_signature_from_name(env("FUNCTION_SIGNATURE_TYPE").value_or("http"));
+    return make_gcf_adapter({std::move(f), named.value_or(gcf_signature::http)});
+  }
+  if (settings.kind == platform_kind::kubeless) {
+    return make_kubeless_adapter({std::move(f), env("FUNC_RUNTIME").value_or(""),
+                                  env("FUNC_MEMORY_LIMIT").value_or("")});
+  }
   http_options options;
   options.function = std::move(f);
   return make_http_adapter(std::move(options));

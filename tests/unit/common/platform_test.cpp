@@ -237,5 +237,20 @@ TEST(platform_from_env, platform_defaults_and_ports) {
   EXPECT_EQ(s->port, 8000);
 }
 
+TEST(platform_from_env, gcf_refuses_a_signature_type_the_framework_lacks) {
+  for (const char* signature : {"http", "cloudevent", "event", ""}) {
+    EXPECT_TRUE(platform_from_env(
+        fake({{"FUNCTION_TARGET", "hello"}, {"FUNCTION_SIGNATURE_TYPE", signature}})))
+        << signature;
+  }
+  for (const char* signature : {"CloudEvent", "background", "pubsub"}) {
+    EXPECT_FALSE(platform_from_env(
+        fake({{"FUNCTION_TARGET", "hello"}, {"FUNCTION_SIGNATURE_TYPE", signature}})))
+        << signature;
+  }
+  // Only gcf reads it.
+  EXPECT_TRUE(platform_from_env(fake({{"PORT", "8080"}, {"FUNCTION_SIGNATURE_TYPE", "x"}})));
+}
+
 }  // namespace
 }  // namespace lamella
