@@ -468,16 +468,6 @@ void a_failing_hook_makes_pre_stop_answer_the_fc_error(const hooks_fixture& f) {
   EXPECT_EQ(after->status, 200U);
   fn.signal(SIGTERM);
   EXPECT_EQ(fn.wait(), 0);
-// ---- Azure Functions custom handlers, Kubeless, the Functions Framework: their own rules ----
-
-namespace {
-
-/// A payload invocation as the Functions host sends it: POST /<function> with {Data, Metadata}.
-std::optional<raw_response> azure_invoke(raw_connection& c, const std::string& function,
-                                         const std::string& data,
-                                         const std::string& invocation_id) {
-  return c.exchange("POST", "/" + function, R"({"Data":)" + data + R"(,"Metadata":{}})",
-                    "X-Azure-Functions-InvocationId: " + invocation_id + "\r\n");
 }
 
 }  // namespace
@@ -552,6 +542,22 @@ TEST(push_runtime_test, an_es_module_registers_hooks_through_create_require) {
   EXPECT_EQ(fn.wait(), 0);
 }
 #endif
+
+
+// ---- Azure Functions custom handlers, Kubeless, the Functions Framework: their own rules ----
+
+namespace {
+
+/// A payload invocation as the Functions host sends it: POST /<function> with {Data, Metadata}.
+std::optional<raw_response> azure_invoke(raw_connection& c, const std::string& function,
+                                         const std::string& data,
+                                         const std::string& invocation_id) {
+  return c.exchange("POST", "/" + function, R"({"Data":)" + data + R"(,"Metadata":{}})",
+                    "X-Azure-Functions-InvocationId: " + invocation_id + "\r\n");
+}
+
+}  // namespace
+
 TEST(push_runtime_test, azure_readiness_is_answered_while_the_handler_is_busy) {
   // FUNCTIONS_CUSTOMHANDLER_PORT alone selects Azure, as the Functions host starts the process.
   function_process fn(push_function, {"FUNCTIONS_CUSTOMHANDLER_PORT=0", "LAMELLA_CONCURRENCY=1"});

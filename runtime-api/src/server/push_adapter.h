@@ -130,7 +130,6 @@ struct fc_options {
 /// error JSON (`X-Fc-Error-Type: UnhandledInvocationError`).
 std::unique_ptr<adapter> make_fc_adapter(fc_options options);
 
-<<<<<<< HEAD
 /// Options of the `fn` adapter (Fn Project FDK contract, `http-stream`).
 struct fn_options {
   function_info function;
@@ -159,7 +158,6 @@ struct functiongraph_options {
 /// deadline, and the X-CFF-* context goes into platform_context {"functiongraph": {...}}.
 /// Function errors: 500 with the error JSON for events, API Gateway's 500 for HTTP requests.
 std::unique_ptr<adapter> make_functiongraph_adapter(functiongraph_options options);
-=======
 /// Options of the `azure` adapter (Azure Functions custom handlers).
 struct azure_options {
   function_info function;
@@ -213,6 +211,5 @@ struct kubeless_options {
 /// ...}. A string result is answered as text/plain, any other as JSON; a function error 500; a
 /// timeout 408. The only adapter with state (the counters, atomic): still safe from any thread.
 std::unique_ptr<adapter> make_kubeless_adapter(kubeless_options options);
->>>>>>> wt-a
 
 }  // namespace lamella::push
