@@ -29,6 +29,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -60,6 +63,9 @@ using steady = std::chrono::steady_clock;
 constexpr auto linger_time = std::chrono::seconds(2);
 /// After the grace period, how long the last answers (on_timeout, on_overload) may take to write.
 constexpr auto final_write_time = std::chrono::milliseconds(500);
+
+/// Names an inherited listening socket the server adopts instead of binding (push_server.h).
+constexpr const char* listen_fd_variable = "LAMELLA_LISTEN_FD";
 
 void fail(beast::error_code ec, const char* what) {
   std::fprintf(stderr, "lamella: push server: %s: %s\n", what, ec.message().c_str());
@@ -135,6 +141,8 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   }
 
   result<void> listen();
+  result<void> adopt(const char* fd_text);
+  result<void> start_listening();
   void run_thread() {
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -444,6 +452,10 @@ class in_process_transport final : public transport {
 
 result<void> server::impl::listen() {
   beast::error_code ec;
+  if (const char* fd_text = std::getenv(listen_fd_variable); fd_text != nullptr) {
+    if (auto r = adopt(fd_text); !r) return r;
+    return start_listening();
+  }
   const auto address = net::ip::make_address(settings_.listen_address, ec);
   if (ec) {
     std::fprintf(stderr, "lamella: bad listen address '%s'\n", settings_.listen_address.c_str());
@@ -461,6 +473,47 @@ result<void> server::impl::listen() {
     return errc::invalid_configuration;
   }
   port_ = acceptor_.local_endpoint(ec).port();
+  return start_listening();
+}
+
+result<void> server::impl::adopt(const char* fd_text) {
+  // A listening socket the process inherited (LAMELLA_LISTEN_FD): the bootstrap's Fission
+  // specialisation server hands its socket over so that connections queued meanwhile are kept
+  // (and a socket-activating supervisor can pass one the same way).
+  char* end = nullptr;
+  const long fd = std::strtol(fd_text, &end, 10);
+  int listening = 0;
+  socklen_t size = sizeof listening;
+  sockaddr_storage address{};
+  socklen_t address_size = sizeof address;
+  if (end == fd_text || *end != '\0' || fd < 0 || fd > 65535 ||
+      ::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 ||
+      listening == 0 ||
+      ::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&address), &address_size) !=
+          0 ||
+      (address.ss_family != AF_INET && address.ss_family != AF_INET6)) {
+    std::fprintf(stderr, "lamella: %s=%s is not a listening TCP socket\n", listen_fd_variable,
+                 fd_text);
+    return errc::invalid_configuration;
+  }
+  // Children the handler starts must not inherit it, nor the variable naming it.
+  ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  ::unsetenv(listen_fd_variable);
+  beast::error_code ec;
+  acceptor_.assign(address.ss_family == AF_INET ? tcp::v4() : tcp::v6(), static_cast<int>(fd), ec);
+  if (!ec) {
+    const auto local = acceptor_.local_endpoint(ec);
+    if (!ec) port_ = local.port();
+  }
+  if (ec) {
+    std::fprintf(stderr, "lamella: cannot adopt the listening socket %ld: %s\n", fd,
+                 ec.message().c_str());
+    return errc::invalid_configuration;
+  }
+  return {};
+}
+
+result<void> server::impl::start_listening() {
   if (options_.handle_signals) {
     signals_.emplace(io_, SIGTERM, SIGINT);
     signals_->async_wait([this](beast::error_code sec, int) {
@@ -872,6 +925,18 @@ std::unique_ptr<adapter> make_platform_adapter(const platform_settings& settings
   f.memory_mb = settings.function.memory_mb;
   f.timeout = settings.function.timeout;
   if (settings.kind == platform_kind::fc) return make_fc_adapter(fc_options{std::move(f)});
+  if (settings.kind == platform_kind::openwhisk) {
+    openwhisk_options options;
+    options.function = std::move(f);
+    // One process environment: __OW_* per activation only when activations do not overlap.
+    options.export_environment = settings.concurrency <= 1;
+    return make_openwhisk_adapter(std::move(options));
+  }
+  if (settings.kind == platform_kind::fission) {
+    const char* specialized = std::getenv("LAMELLA_FISSION_SPECIALIZED");
+    return make_fission_adapter(fission_options{
+        std::move(f), specialized != nullptr && std::string_view(specialized) == "1"});
+  }
   http_options options;
   options.function = std::move(f);
   return make_http_adapter(std::move(options));

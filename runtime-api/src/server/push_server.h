@@ -41,9 +41,13 @@ struct server_options {
 class server {
  public:
   /// Binds `settings.listen_address:settings.port`, starts the I/O thread and prints
-  /// `lamella: <platform> platform listening on <address>:<port>` to stderr.
-  /// Errors: invalid_configuration (the address does not parse, or bind/listen failed; the
-  /// system error is printed).
+  /// `lamella: <platform> platform listening on <address>:<port>` to stderr. When the
+  /// environment variable LAMELLA_LISTEN_FD names an inherited listening TCP socket, the server
+  /// adopts that socket instead of binding (then closes it on exec and unsets the variable): the
+  /// bootstrap hands its Fission specialisation socket over this way, and a supervisor can use
+  /// it for socket activation.
+  /// Errors: invalid_configuration (the address does not parse, bind/listen failed, or
+  /// LAMELLA_LISTEN_FD is not a listening TCP socket; the system error is printed).
   static result<std::unique_ptr<server>> start(const platform_settings& settings,
                                                std::unique_ptr<adapter> platform_adapter,
                                                server_options options = {});
