@@ -332,7 +332,7 @@ class openwhisk_adapter final : public adapter {
   }
 
   [[nodiscard]] static reply success_reply(const outcome& result) {
-    const auto type = result.content_type();
+    const auto& type = result.content_type();
     const bool json_type = type.empty() || type.starts_with("application/json");
     auto value = json_type ? parse_json(result.payload()) : std::nullopt;
     if (!value) {
