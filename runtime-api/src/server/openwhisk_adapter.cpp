@@ -1,10 +1,12 @@
 // The `openwhisk` push adapter: Apache OpenWhisk's action proxy contract (platform-contracts.md
 // §10), as a blackbox (`--docker`) action image implements it.
 //
-// /init. The invoker sends it once, before any /run. lamella has already loaded the handler that
-// is in the image when /init arrives (the server listens only once the language runtime has
-// imported it), so /init exports `value.env` and answers whether that load succeeded (the push
-// server holds the answer until the function's init is done: dispatch::kind::initialize). An
+// /init. The invoker sends it once, before any /run. lamella loads the handler that is in the
+// image when the container starts, not at /init (C++ and Python load it before the server
+// listens; Node.js while the server already listens), so /init exports `value.env` and answers
+// whether that load succeeded (the push server holds the answer until the function's init is
+// done: dispatch::kind::initialize). Module-level code therefore cannot rely on seeing the init
+// parameters; every activation does. An
 // action that carries code (`code` present and not empty) is refused with 502: running the
 // image's function instead would silently run something other than what the user deployed.
 //
@@ -16,10 +18,12 @@
 // return a string or a number, so such a value is wrapped as {"result": value} instead, and
 // objects and arrays pass unchanged (every action valid for OpenWhisk behaves the same).
 //
-// Environment. With one activation at a time (OpenWhisk's default, and lamella's default here)
-// the variables are set in the process environment: C++ handlers and Node.js's process.env read
-// it directly; CPython's os.environ is a copy taken at start, so the same variables are listed in
-// platform_context "environment", which the Python runtime mirrors into os.environ. The values
+// Environment. /init's parameters are set in the process environment once; each activation's
+// __OW_* variables too when one activation runs at a time (OpenWhisk's default, and lamella's
+// here), else they are only in the context. C++ handlers and Node.js's process.env read the
+// process environment directly; CPython's os.environ is a copy taken at start, so the same
+// variables are listed in platform_context "environment", which the Python runtime mirrors into
+// os.environ. The values
 // are kept in buffers this adapter owns (putenv), because setenv() never frees the value it
 // replaces and three of the variables change on every activation.
 //
@@ -258,7 +262,7 @@ class openwhisk_adapter final : public adapter {
           const std::string name(entry.key());
           if (!valid_env_name(name)) continue;
           std::string text = env_value(entry.value());
-          if (options_.export_environment) environment_.set(name, text);
+          environment_.set(name, text);  // once, before any /run: no activation races it
           init_env_[name] = std::move(text);
         }
       }
@@ -286,12 +290,13 @@ class openwhisk_adapter final : public adapter {
     inv.content_type = "application/json";
     inv.request_id = std::string(request_id);
     std::set<std::string> exported;
+    json::object activation_variables;
     for (const auto& entry : body) {
       if (entry.key() == "value") continue;
       fields[entry.key()] = entry.value();
       const std::string name = ow_name(entry.key());
       if (!valid_env_name(name)) continue;
-      variables[name] = env_value(entry.value());
+      activation_variables[name] = env_value(entry.value());
       exported.insert(name);
       if (entry.key() == "activation_id" && entry.value().is_string() &&
           !entry.value().get_string().empty()) {
@@ -303,30 +308,30 @@ class openwhisk_adapter final : public adapter {
     }
     json::object context;
     context["openwhisk"] = std::move(fields);
-    if (options_.export_environment) {
+    if (options_.export_activation_variables) {
       const std::lock_guard lock(mutex_);
       for (const auto field : activation_fields) {
         const std::string name = ow_name(field);
         if (!exported.contains(name)) {
           environment_.unset(name);
-          variables[name] = nullptr;  // the Python mirror drops it too
+          activation_variables[name] = nullptr;  // the Python mirror drops it too
         }
       }
       for (const auto& name : last_exported_) {
-        if (!exported.contains(name) && !variables.contains(name)) {
+        if (!exported.contains(name) && !activation_variables.contains(name)) {
           environment_.unset(name);
-          variables[name] = nullptr;
+          activation_variables[name] = nullptr;
         }
       }
-      // The init parameters were set once, at /init; these change per activation.
-      for (const auto& name : exported) {
-        if (const auto* v = variables.if_contains(name); v != nullptr && v->is_string()) {
-          environment_.set(name, v->get_string());
+      for (const auto& entry : activation_variables) {
+        if (entry.value().is_string()) {
+          environment_.set(std::string(entry.key()), entry.value().get_string());
         }
+        variables[entry.key()] = entry.value();
       }
       last_exported_ = std::move(exported);
-      context["environment"] = std::move(variables);
     }
+    if (!variables.empty()) context["environment"] = std::move(variables);
     inv.platform_context = json::serialize(context);
     return d;
   }

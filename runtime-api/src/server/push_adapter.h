@@ -118,11 +118,12 @@ std::unique_ptr<adapter> make_fc_adapter(fc_options options);
 /// Options of the `openwhisk` adapter (Apache OpenWhisk action proxy, contracts §10).
 struct openwhisk_options {
   function_info function;
-  /// Export `/init`'s `value.env` and each activation's `__OW_*` variables into the process
-  /// environment (and list them in platform_context "environment", which the Python runtime
-  /// mirrors into os.environ). Only safe when one activation runs at a time (concurrency 1);
-  /// otherwise they are only in platform_context "openwhisk".
-  bool export_environment = true;
+  /// Export each activation's `__OW_*` variables into the process environment (and list them in
+  /// platform_context "environment", which the Python runtime mirrors into os.environ). Only
+  /// safe when one activation runs at a time (concurrency 1); otherwise they are only in
+  /// platform_context "openwhisk". `/init`'s `value.env` is always exported (and listed), once,
+  /// before any activation.
+  bool export_activation_variables = true;
   /// Called once per activation after its answer is decided (result, function error, timeout),
   /// on the thread that decided it. Empty = write the log sentinel
   /// `XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX` to stdout and stderr (flushing both first, so the

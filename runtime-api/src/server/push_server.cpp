@@ -929,7 +929,7 @@ std::unique_ptr<adapter> make_platform_adapter(const platform_settings& settings
     openwhisk_options options;
     options.function = std::move(f);
     // One process environment: __OW_* per activation only when activations do not overlap.
-    options.export_environment = settings.concurrency <= 1;
+    options.export_activation_variables = settings.concurrency <= 1;
     return make_openwhisk_adapter(std::move(options));
   }
   if (settings.kind == platform_kind::fission) {

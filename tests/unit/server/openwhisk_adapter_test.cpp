@@ -19,10 +19,10 @@ struct recorder {
   int activations = 0;
 };
 
-std::unique_ptr<adapter> make(recorder& ends, bool export_environment = true) {
+std::unique_ptr<adapter> make(recorder& ends, bool export_activation_variables = true) {
   openwhisk_options options;
   options.function.name = "ow-fn";
-  options.export_environment = export_environment;
+  options.export_activation_variables = export_activation_variables;
   options.end_of_activation = [&ends] { ++ends.activations; };
   return make_openwhisk_adapter(std::move(options));
 }
@@ -159,14 +159,19 @@ TEST(openwhisk_adapter, run_maps_value_activation_and_deadline) {
 
 TEST(openwhisk_adapter, concurrent_activations_get_the_fields_in_the_context_only) {
   recorder ends;
-  const auto a = make(ends, /*export_environment=*/false);
+  const auto a = make(ends, /*export_activation_variables=*/false);
   ::unsetenv("__OW_ACTIVATION_ID");
-  ASSERT_EQ(a->on_request(post("/init", R"({"value":{}})"), "id").what, dispatch::kind::initialize);
+  ::unsetenv("OW_CONCURRENT_PARAM");
+  ASSERT_EQ(
+      a->on_request(post("/init", R"({"value":{"env":{"OW_CONCURRENT_PARAM":"c"}}})"), "id").what,
+      dispatch::kind::initialize);
+  // The init parameters are set once, before any activation: exported all the same.
+  EXPECT_STREQ(std::getenv("OW_CONCURRENT_PARAM"), "c");
   const dispatch d = a->on_request(post("/run", run_body), "server-id");
   ASSERT_EQ(d.what, dispatch::kind::invoke);
   EXPECT_EQ(std::getenv("__OW_ACTIVATION_ID"), nullptr);
   const auto context = json::parse(d.inv.platform_context);
-  EXPECT_FALSE(context.as_object().contains("environment"));
+  EXPECT_EQ(context.at("environment"), json::parse(R"({"OW_CONCURRENT_PARAM":"c"})"));
   EXPECT_EQ(context.at("openwhisk").at("activation_id"), "6a1f0c2e9b1d4c3e9f0c2e9b1d4c3e9f");
 }
 
