@@ -6,7 +6,10 @@
 // Exit status: 0 success; 1 a function error (invoke) or a runtime failure; 2 a usage error.
 #include "lamella/emulator.h"
 #include "lamella/platform.h"
+#include "lamella/transport.h"
 #include "lamella/version.h"
+
+#include <boost/json.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -26,11 +29,13 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -300,16 +305,142 @@ std::uint16_t free_port() {
   return port;
 }
 
+// ---- `lamella serve --platform openwhisk|fission`: the platform's start-up request ----
+
+/// What a platform sends a new container before its first invocation.
+struct startup_request {
+  std::string target;
+  std::string body;
+};
+
+/// OpenWhisk's `POST /init` (a --docker action: no code; the function's --env as its init
+/// parameters) or Fission's `POST /v2/specialize` (functionName = --handler, filepath = the
+/// function's directory); nullopt for the platforms that send none.
+std::optional<startup_request> platform_startup_request(std::string_view platform,
+                                                        const lamella::function_config& function) {
+  namespace json = boost::json;
+  if (platform == "openwhisk") {
+    json::object env;
+    for (const auto& [name, value] : function.env) env[name] = value;
+    json::object value;
+    value["name"] = function.name;
+    value["main"] = "main";
+    value["binary"] = false;
+    value["env"] = std::move(env);
+    json::object body;
+    body["value"] = std::move(value);
+    return startup_request{"/init", json::serialize(body)};
+  }
+  if (platform == "fission") {
+    json::object metadata;
+    metadata["name"] = function.name;
+    metadata["namespace"] = "default";
+    json::object body;
+    body["filepath"] = function.dir.string();
+    body["functionName"] = function.handler;
+    body["url"] = "";
+    body["FunctionMetadata"] = std::move(metadata);
+    body["envVersion"] = 2;
+    return startup_request{"/v2/specialize", json::serialize(body)};
+  }
+  return std::nullopt;
+}
+
+/// Whether SIGINT or SIGTERM is pending (blocked, so the serve loop still sees it).
+bool stop_requested() {
+  sigset_t pending;
+  sigemptyset(&pending);
+  return ::sigpending(&pending) == 0 &&
+         (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port` now (a plain connect, so that
+/// waiting for the runtime to listen logs nothing).
+bool accepts_connections(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// Sends `startup` to the runtime on 127.0.0.1:`port`, retrying every 50 ms while it is not
+/// listening yet (as OpenWhisk's invoker and Fission's fetcher retry), for at most 60 s, while
+/// `child` runs and no stop is pending. Prints the answer; true on a 2xx answer.
+bool play_platform_startup(std::string_view platform, const startup_request& startup,
+                           std::uint16_t port, pid_t child) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const std::pair<std::string_view, std::string_view> content_type{"Content-Type",
+                                                                   "application/json"};
+  for (;;) {
+    if (!accepts_connections(port)) {
+      siginfo_t info{};
+      const bool exited =
+          ::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid == child;
+      if (exited || stop_requested() || std::chrono::steady_clock::now() > until) {
+        std::cerr << "lamella: " << platform << ": the runtime did not start listening\n";
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    auto client = lamella::make_beast_transport("127.0.0.1:" + std::to_string(port), {});
+    lamella::http_request request;
+    request.method = "POST";
+    request.target = startup.target;
+    request.headers.push_back(content_type);
+    request.body = startup.body;
+    if (const auto answer = client->send(request)) {
+      const bool ok = answer->status >= 200 && answer->status < 300;
+      std::cerr << "lamella: " << platform << " " << startup.target << ": " << answer->status
+                << (answer->body.empty() ? "" : " ") << answer->body
+                << (answer->body.ends_with('\n') ? "" : "\n");
+      return ok;
+    }
+    std::cerr << "lamella: " << platform << ": the runtime did not answer " << startup.target
+              << "\n";
+    return false;
+  }
+}
+
+/// How to call the function once the platform's start-up is done.
+void print_call_examples(std::string_view platform, std::uint16_t port) {
+  const std::string at = "127.0.0.1:" + std::to_string(port);
+  if (platform == "openwhisk") {
+    std::cerr << "curl -XPOST " << at
+              << "/run -H 'Content-Type: application/json' "
+                 "-d '{\"value\":{},\"activation_id\":\"local-1\"}'\n";
+  } else if (platform == "fission") {
+    std::cerr << "curl " << at << "/\n"
+              << "curl -XPOST " << at << "/ -H 'Content-Type: application/json' -d '{}'\n";
+  }
+}
+
 // The runtime of `lamella serve --platform NAME`, an HTTP server itself (lamella's push server,
 // or the function's own), started with `env`: restarts it when it dies (with a growing pause
 // when it keeps dying at once), and forwards SIGTERM/SIGINT to it as SIGTERM, waiting
-// push_stop_grace before SIGKILL. Returns once it was told to stop.
+// push_stop_grace before SIGKILL. `started_hook` (when set) runs after each start, as a
+// platform sends a new instance its start-up request. Returns once it was told to stop.
 int supervise_push_runtime(const lamella::function_config& function,
-                           const std::vector<std::string>& env, const sigset_t& signals) {
+                           const std::vector<std::string>& env, const sigset_t& signals,
+                           const std::function<void(pid_t)>& started_hook = {}) {
   std::chrono::milliseconds pause{100};
+  bool shown_examples = false;
   for (;;) {
     const pid_t child = spawn_push_runtime(function.command, env, function.dir);
     const auto started = std::chrono::steady_clock::now();
+    if (child >= 0 && started_hook) started_hook(child);
+    // Each new runtime gets the platform's start-up request, as a new container does.
+    if (child >= 0 && startup && play_platform_startup(parsed.platform, *startup, port, child) &&
+        !shown_examples) {
+      print_call_examples(parsed.platform, port);
+      shown_examples = true;
+    }
     int status = 0;
     bool exited = child < 0;
     while (!exited) {
@@ -417,7 +548,10 @@ int serve_push(const cli_options& parsed, const lamella::function_config& functi
   }
   std::string banner = "lamella: serving " + parsed.dir.string() + " (" + parsed.platform +
                        ") on http://" + at + "\n";
-  if (parsed.platform == "fc" || parsed.platform == "functiongraph-http") {
+  const auto startup = platform_startup_request(parsed.platform, function);
+  if (startup) {
+    // OpenWhisk, Fission: the call examples follow once the start-up request succeeded.
+  } else if (parsed.platform == "fc" || parsed.platform == "functiongraph-http") {
     banner += "curl -XPOST " + at + "/invoke -d '{}'\n";
   } else if (parsed.platform == "azure") {
     banner += "curl -XPOST " + at + "/" + function.name +
@@ -436,7 +570,15 @@ int serve_push(const cli_options& parsed, const lamella::function_config& functi
   }
   std::cerr << banner << std::flush;
 
-  return supervise_push_runtime(function, env, signals);
+  bool shown_examples = false;
+  return supervise_push_runtime(function, env, signals, [&](pid_t child) {
+    // Each new runtime gets the platform's start-up request, as a new container does.
+    if (startup && play_platform_startup(parsed.platform, *startup, port, child) &&
+        !shown_examples) {
+      print_call_examples(parsed.platform, port);
+      shown_examples = true;
+    }
+  });
 }
 
 int run(const cli_options& parsed) {

@@ -1,8 +1,10 @@
 // The generic lamella `bootstrap`: what a platform starts. Reads the configuration once, loads
-// the handler in its language, and runs the platform's loop. Init failures are reported to the
+// the handler in its language, and runs the platform's loop (on Fission, after the pod has been
+// specialised: fission.h). Init failures are reported to the
 // platform with the AWS error type, then the process exits non-zero.
 #include "config.h"
 #include "cpp_adapter.h"
+#include "fission.h"
 #include "node_runner.h"
 #include "python_loader.h"
 
@@ -14,6 +16,14 @@
 #include <string>
 
 int main() {
+  // Fission starts the pod before it names the function: serve the specialisation first, which
+  // sets _HANDLER and LAMBDA_TASK_ROOT and leaves the listening socket for the push server.
+  if (const auto platform = lamella::platform_from_env(lamella::process_environment());
+      platform && platform->kind == lamella::platform_kind::fission) {
+    if (const int status = lamella::await_fission_specialization(*platform); status != 0) {
+      return status;
+    }
+  }
   const auto cfg = lamella::config_from_env(lamella::process_env());
   if (!cfg) {
     if (cfg.error() == lamella::make_error_code(lamella::errc::malformed_handler)) {

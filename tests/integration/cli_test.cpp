@@ -461,4 +461,53 @@ TEST(cli_serve, platforms_azure_gcf_kubeless_answer_the_printed_curl_line) {
   }
 }
 
+// --platform openwhisk|fission: serve plays the platform's start-up request itself (/init,
+// /v2/specialize), so the function answers without one: before it, OpenWhisk's /run answers 500
+// "no action defined yet" and a Fission pod 500 "not specialized".
+
+/// Polls `curl <args>` (up to 20 s) until it prints `want`; the last output.
+std::string curl_until(const std::string& args, const std::string& want) {
+  std::string out;
+  for (int i = 0; i < 400; ++i) {
+    out = run("curl -s " + args).out;
+    if (out.find(want) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return out;
+}
+
+TEST(cli_serve, platform_openwhisk_sends_init_then_runs) {
+  serve_session serve(samples / "cpp-hello-so", {"--platform", "openwhisk", "--handler",
+                                                 "libhello.so:hello", "--env", "K=V"});
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(serve.startup_text(), m, std::regex(R"(http://127\.0\.0\.1:(\d+))")))
+      << serve.startup_text();
+  const std::string port = m[1].str();
+  const auto out = curl_until("-XPOST 127.0.0.1:" + port +
+                                  R"(/run -H 'Content-Type: application/json' )"
+                                  R"(-d '{"value":{},"activation_id":"cli-1"}')",
+                              "count");
+  EXPECT_EQ(boost::json::parse(out).at("count").as_int64(), 1) << out;
+  // The one /init was the CLI's: another is refused.
+  const auto again = run("curl -s -XPOST 127.0.0.1:" + port + R"(/init -d '{"value":{}}')");
+  EXPECT_NE(again.out.find("more than once"), std::string::npos) << again.out;
+  EXPECT_EQ(serve.stop(), 0);
+}
+
+TEST(cli_serve, platform_fission_specializes_then_serves) {
+  serve_session serve(samples / "cpp-hello-so",
+                      {"--platform", "fission", "--handler", "libhello.so:hello"});
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(serve.startup_text(), m, std::regex(R"(http://127\.0\.0\.1:(\d+))")))
+      << serve.startup_text();
+  const std::string port = m[1].str();
+  const auto out = curl_until("127.0.0.1:" + port + "/", "count");
+  EXPECT_EQ(boost::json::parse(out).at("count").as_int64(), 1) << out;
+  const auto again = run("curl -s -XPOST 127.0.0.1:" + port + "/v2/specialize -d '{}'");
+  EXPECT_EQ(again.out, "Not a generic container\n");
+  EXPECT_EQ(serve.stop(), 0);
+}
+
 }  // namespace

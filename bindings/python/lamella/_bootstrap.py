@@ -440,11 +440,36 @@ def _environ_setter():
     return set_trace
 
 
+def _environment_mirror():
+    """Applies a platform's per-invocation variables (platform_context "environment": name ->
+    string, or null to remove) to os.environ. CPython's os.environ is a copy taken at start; the
+    push adapter has already set the process environment (C++ and Node read that), so this
+    changes the copy only, without putenv()."""
+    data = getattr(os.environ, "_data", None)
+
+    def apply(variables):
+        if not isinstance(variables, dict):
+            return
+        for name, value in variables.items():
+            if not isinstance(data, dict):
+                if isinstance(value, str):
+                    os.environ[name] = value
+                else:
+                    os.environ.pop(name, None)
+            elif isinstance(value, str):
+                data[os.environ.encodekey(name)] = os.environ.encodevalue(value)
+            else:
+                data.pop(os.environ.encodekey(name), None)
+
+    return apply
+
+
 def make_invoke(function):
     """The function the C++ loop calls per invocation: decodes the event, builds the context,
     calls ``function(event, context)`` and encodes the result. Returns ``(True, body,
     content_type)`` or ``(False, error_json, error_type)``; never raises for a user error."""
     set_trace = _environ_setter()
+    set_environment = _environment_mirror()
 
     def invoke(payload, request_id, deadline_ms, arn, trace_id, client_context, identity,
                tenant_id, content_type, platform_context=""):
@@ -466,6 +491,8 @@ def make_invoke(function):
             except Exception as e:
                 return _failure("Runtime.LambdaContextUnmarshalError",
                                 f"Unable to parse Client Context JSON: {e}", request_id, [])
+            if isinstance(context.platform, dict) and "environment" in context.platform:
+                set_environment(context.platform["environment"])
             result = function(event, context)
         except Exception as e:
             return _failure(type(e).__name__, str(e), request_id, _user_frames(e.__traceback__))

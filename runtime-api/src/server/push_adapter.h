@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -211,5 +212,46 @@ struct kubeless_options {
 /// ...}. A string result is answered as text/plain, any other as JSON; a function error 500; a
 /// timeout 408. The only adapter with state (the counters, atomic): still safe from any thread.
 std::unique_ptr<adapter> make_kubeless_adapter(kubeless_options options);
+/// Options of the `openwhisk` adapter (Apache OpenWhisk action proxy, contracts §10).
+struct openwhisk_options {
+  function_info function;
+  /// Export each activation's `__OW_*` variables into the process environment (and list them in
+  /// platform_context "environment", which the Python runtime mirrors into os.environ). Only
+  /// safe when one activation runs at a time (concurrency 1); otherwise they are only in
+  /// platform_context "openwhisk". `/init`'s `value.env` is always exported (and listed), once,
+  /// before any activation.
+  bool export_activation_variables = true;
+  /// Called once per activation after its answer is decided (result, function error, timeout),
+  /// on the thread that decided it. Empty = write the log sentinel
+  /// `XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX` to stdout and stderr (flushing both first, so the
+  /// handler's own output precedes it).
+  std::function<void()> end_of_activation;
+};
+
+/// OpenWhisk: `POST /init` once (`{"value": {name, main, binary, code?, env?}}`; an action that
+/// carries code is refused with 502: lamella runs the function in the image), then `POST /run`
+/// (`{"value": params, activation_id, deadline, ...}`): event = value, request id =
+/// activation_id, deadline = deadline. Answers: 200 + the result when it is a JSON object or
+/// array, 200 + {"result": value} for any other JSON value; a function error 200 +
+/// {"error": {errorType, errorMessage, ...}} (an application error); 400 malformed JSON, 403 a
+/// second /init, 500 /run before /init, 502 an init failure or a timeout, 503 overload; every
+/// error body is {"error": ...}.
+std::unique_ptr<adapter> make_openwhisk_adapter(openwhisk_options options);
+
+/// Options of the `fission` adapter (Fission environment after specialisation, contracts §11).
+struct fission_options {
+  function_info function;
+  /// True when the generic bootstrap has answered the specialize request already (it sets
+  /// LAMELLA_FISSION_SPECIALIZED=1); false for a function linked with lamella, which is loaded
+  /// from the start, so that its first specialize is answered 200.
+  bool specialized = true;
+};
+
+/// Fission, once specialised (the generic bootstrap answers `/specialize` and `/v2/specialize`
+/// before it loads the handler and hands its listening socket over): `GET /healthz` answers 200,
+/// a second specialize 400 "Not a generic container", and every other request is the
+/// function's, mapped as the http adapter maps it (API Gateway v2 event or CloudEvent), with the
+/// router's X-Fission-* headers also in platform_context {"fission": {...}}.
+std::unique_ptr<adapter> make_fission_adapter(fission_options options);
 
 }  // namespace lamella::push

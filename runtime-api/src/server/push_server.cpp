@@ -31,6 +31,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,6 +74,9 @@ using steady = std::chrono::steady_clock;
 constexpr auto linger_time = std::chrono::seconds(2);
 /// After the grace period, how long the last answers (on_timeout, on_overload) may take to write.
 constexpr auto final_write_time = std::chrono::milliseconds(500);
+
+/// Names an inherited listening socket the server adopts instead of binding (push_server.h).
+constexpr const char* listen_fd_variable = "LAMELLA_LISTEN_FD";
 
 void fail(beast::error_code ec, const char* what) {
   std::fprintf(stderr, "lamella: push server: %s: %s\n", what, ec.message().c_str());
@@ -154,6 +158,10 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   result<void> listen_unix();
   /// Removes the socket files listen_unix() made (on stop: the FDK contract asks for it).
   void remove_socket_files() noexcept;
+  /// Adopts the inherited listening TCP socket LAMELLA_LISTEN_FD names (`fd_text`).
+  result<void> adopt(const char* fd_text);
+  /// After the acceptor listens: signals, the "listening on `where`" line, the first accept.
+  result<void> start_listening(const std::string& where);
   void run_thread() {
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -216,6 +224,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   net::thread_pool hooks_{1};
   std::thread thread_;
   std::uint16_t port_ = 0;
+  std::string adopted_where_;  // "address:port" of an adopted socket (adopt())
   std::atomic<bool> exit_when_stopped_;
 
   // I/O thread only.
@@ -479,6 +488,10 @@ class in_process_transport final : public transport {
 // server::impl
 
 result<void> server::impl::listen() {
+  if (const char* fd_text = std::getenv(listen_fd_variable); fd_text != nullptr) {
+    if (auto r = adopt(fd_text); !r) return r;
+    return start_listening(adopted_where_);
+  }
   std::string where;
   if (!settings_.unix_socket.empty()) {
     if (auto r = listen_unix(); !r) return r;
@@ -507,6 +520,52 @@ result<void> server::impl::listen() {
     acceptor_ = std::move(acceptor);  // a TCP acceptor is a generic one
     where = settings_.listen_address + ":" + std::to_string(port_);
   }
+  return start_listening(where);
+}
+
+result<void> server::impl::adopt(const char* fd_text) {
+  // A listening socket the process inherited (LAMELLA_LISTEN_FD): the bootstrap's Fission
+  // specialisation server hands its socket over so that connections queued meanwhile are kept
+  // (and a socket-activating supervisor can pass one the same way).
+  char* end = nullptr;
+  const long fd = std::strtol(fd_text, &end, 10);
+  int listening = 0;
+  socklen_t size = sizeof listening;
+  sockaddr_storage address{};
+  socklen_t address_size = sizeof address;
+  if (end == fd_text || *end != '\0' || fd < 0 || fd > 65535 ||
+      ::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 ||
+      listening == 0 ||
+      ::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&address), &address_size) !=
+          0 ||
+      (address.ss_family != AF_INET && address.ss_family != AF_INET6)) {
+    std::fprintf(stderr, "lamella: %s=%s is not a listening TCP socket\n", listen_fd_variable,
+                 fd_text);
+    return errc::invalid_configuration;
+  }
+  // Children the handler starts must not inherit it, nor the variable naming it.
+  ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  ::unsetenv(listen_fd_variable);
+  beast::error_code ec;
+  tcp::acceptor acceptor(io_);
+  acceptor.assign(address.ss_family == AF_INET ? tcp::v4() : tcp::v6(), static_cast<int>(fd), ec);
+  if (!ec) {
+    const auto local = acceptor.local_endpoint(ec);
+    if (!ec) {
+      port_ = local.port();
+      adopted_where_ = local.address().to_string() + ":" + std::to_string(port_);
+    }
+  }
+  if (ec) {
+    std::fprintf(stderr, "lamella: cannot adopt the listening socket %ld: %s\n", fd,
+                 ec.message().c_str());
+    return errc::invalid_configuration;
+  }
+  acceptor_ = std::move(acceptor);  // a TCP acceptor is a generic one
+  return {};
+}
+
+result<void> server::impl::start_listening(const std::string& where) {
   if (options_.handle_signals) {
     signals_.emplace(io_, SIGTERM, SIGINT);
     signals_->async_wait([this](beast::error_code sec, int) {
@@ -1003,6 +1062,18 @@ std::unique_ptr<adapter> make_platform_adapter(const platform_settings& settings
   if (settings.kind == platform_kind::kubeless) {
     return make_kubeless_adapter({std::move(f), env("FUNC_RUNTIME").value_or(""),
                                   env("FUNC_MEMORY_LIMIT").value_or("")});
+  }
+  if (settings.kind == platform_kind::openwhisk) {
+    openwhisk_options options;
+    options.function = std::move(f);
+    // One process environment: __OW_* per activation only when activations do not overlap.
+    options.export_activation_variables = settings.concurrency <= 1;
+    return make_openwhisk_adapter(std::move(options));
+  }
+  if (settings.kind == platform_kind::fission) {
+    const char* specialized = std::getenv("LAMELLA_FISSION_SPECIALIZED");
+    return make_fission_adapter(fission_options{
+        std::move(f), specialized != nullptr && std::string_view(specialized) == "1"});
   }
   http_options options;
   options.function = std::move(f);

@@ -43,10 +43,14 @@ class server {
   /// Binds `settings.listen_address:settings.port` (TCP_NODELAY on every connection), or, when
   /// `settings.unix_socket` is set (Fn), listens on `phony<name>` in that path's directory, makes
   /// it mode 0666 and links `<name>` to it (relatively, made under a temporary name and renamed
-  /// into place); a stop removes both names. Starts the I/O thread and prints `lamella:
-  /// <platform> platform listening on <address>:<port>` (or `on unix:<path>`) to stderr.
-  /// Errors: invalid_configuration (the address does not parse, or bind/listen/chmod/link failed;
-  /// the system error is printed).
+  /// into place); a stop removes both names. When the environment variable LAMELLA_LISTEN_FD
+  /// names an inherited listening TCP socket, the server adopts that socket instead of binding
+  /// (then closes it on exec and unsets the variable): the bootstrap hands its Fission
+  /// specialisation socket over this way, and a supervisor can use it for socket activation.
+  /// Starts the I/O thread and prints `lamella: <platform> platform listening on
+  /// <address>:<port>` (or `on unix:<path>`) to stderr.
+  /// Errors: invalid_configuration (the address does not parse, bind/listen/chmod/link failed,
+  /// or LAMELLA_LISTEN_FD is not a listening TCP socket; the system error is printed).
   static result<std::unique_ptr<server>> start(const platform_settings& settings,
                                                std::unique_ptr<adapter> platform_adapter,
                                                server_options options = {});

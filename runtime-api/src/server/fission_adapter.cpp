@@ -1,0 +1,178 @@
+// The `fission` push adapter: a Fission environment once specialised (platform-contracts.md
+// §11). Specialisation itself (`POST /specialize`, `POST /v2/specialize`) happens before the
+// handler is known, so the generic bootstrap answers it (bootstrap/src/fission.cpp) and then hands
+// its listening socket to the push server, which serves with this adapter.
+//
+// Requests: Fission's router sends every path and method of the function's triggers to the pod
+// (the trigger's prefix stripped, usually leaving "/"), so each request is mapped as the http
+// adapter maps it: an API Gateway HTTP API (payload 2.0) event, or a CloudEvent's data. The
+// router's X-Fission-* headers stay in the event's headers (Fission's own environments hand them
+// to the function as request headers) and are also given, parsed, as platform_context
+// {"fission": {functionName, functionNamespace, functionUid, functionResourceVersion, fullUrl,
+// params: {route variable: value}, headers: {every x-fission-* header}}}.
+//
+// `GET /healthz` answers 200 (Fission's reference environments do); a specialize request after
+// specialisation answers 400 "Not a generic container" (as they do: pods are never
+// re-specialised). A C++ function with its own `bootstrap` (lamella::run) is not specialised by
+// the generic bootstrap: its first specialize is answered 200 here.
+#include "server/http_event.h"
+#include "server/push_adapter.h"
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <utility>
+
+namespace lamella::push {
+
+namespace {
+
+namespace json = boost::json;
+using detail::cloud_event_mode;
+
+// The lower-cased header name.
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// platform_context's "fission" object from the router's headers.
+json::object fission_context(const request& req) {
+  static constexpr std::string_view prefix = "x-fission-";
+  static constexpr std::string_view params_prefix = "x-fission-params-";
+  json::object fission;
+  json::object params;
+  json::object headers;
+  for (const auto& [name, value] : req.headers) {
+    const std::string key = lower(name);
+    if (!key.starts_with(prefix)) continue;
+    const std::string text = detail::to_valid_utf8(value);
+    headers[key] = text;
+    if (key.starts_with(params_prefix)) {
+      // Route variables keep the case the router gave them (X-Fission-Params-Id -> "Id").
+      params[detail::to_valid_utf8(std::string_view(name).substr(params_prefix.size()))] = text;
+    } else if (key == "x-fission-function-name") {
+      fission["functionName"] = text;
+    } else if (key == "x-fission-function-namespace") {
+      fission["functionNamespace"] = text;
+    } else if (key == "x-fission-function-uid") {
+      fission["functionUid"] = text;
+    } else if (key == "x-fission-function-resourceversion") {
+      fission["functionResourceVersion"] = text;
+    } else if (key == "x-fission-full-url") {
+      fission["fullUrl"] = text;
+    }
+  }
+  fission["params"] = std::move(params);
+  fission["headers"] = std::move(headers);
+  return fission;
+}
+
+bool is_specialize(const request& req) {
+  const std::string_view path = detail::target_path(req.target);
+  return req.method == "POST" && (path == "/specialize" || path == "/v2/specialize");
+}
+
+class fission_adapter final : public adapter {
+ public:
+  explicit fission_adapter(fission_options options)
+      : options_(std::move(options)), specialized_(options_.specialized) {}
+
+  [[nodiscard]] std::string_view name() const noexcept override { return "fission"; }
+
+  [[nodiscard]] dispatch on_request(const request& req,
+                                    std::string_view request_id) const override {
+    dispatch d;
+    if (req.method == "GET" && detail::target_path(req.target) == "/healthz") {
+      d.immediate = detail::simple_reply(200, "text/plain", "OK");
+      return d;
+    }
+    if (is_specialize(req)) {
+      // A function linked with lamella (its own `bootstrap`) is loaded from the start: the
+      // first specialize finds it ready. After the generic bootstrap specialised, or after
+      // that first one, the pod is not generic any more.
+      if (!specialized_.exchange(true)) {
+        d.immediate = detail::simple_reply(200, "text/plain", "");
+      } else {
+        d.immediate = detail::simple_reply(400, "text/plain", "Not a generic container\n");
+      }
+      return d;
+    }
+    d.what = dispatch::kind::invoke;
+    invocation& inv = d.inv;
+    inv.request_id = std::string(request_id);
+    inv.content_type = "application/json";
+    if (const auto trace = detail::find_header(req.headers, "x-amzn-trace-id")) {
+      inv.trace_id = std::string(*trace);
+    }
+    json::object context;
+    context["fission"] = fission_context(req);
+    if (const auto mode = detail::detect_cloud_event(req); mode != cloud_event_mode::none) {
+      detail::dispatch_cloud_event(d, req, mode, std::move(context));
+      return d;
+    }
+    inv.payload = detail::make_http_event(req, request_id, options_.function,
+                                          std::chrono::system_clock::now());
+    inv.platform_context = json::serialize(context);
+    return d;
+  }
+
+  [[nodiscard]] reply on_outcome(const request& req, const invocation& /*inv*/,
+                                 const outcome& result) const override {
+    if (detail::detect_cloud_event(req) != cloud_event_mode::none) {
+      if (!result.is_success()) {
+        return detail::simple_reply(500, "application/json", result.payload());
+      }
+      return detail::cloud_event_reply(result.payload(), result.content_type());
+    }
+    if (!result.is_success()) return detail::http_internal_error_reply();
+    return detail::http_reply_from_result(result.payload(), result.content_type());
+  }
+
+  // No lifecycle request reaches this adapter.
+  [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
+                              const outcome* failure) const override {
+    if (failure != nullptr) {
+      return detail::simple_reply(500, "application/json", failure->payload());
+    }
+    return detail::simple_reply(200, "text/plain", "OK");
+  }
+
+  // The handler failed to load after specialisation: every request gets the init error (the
+  // pod is never specialised again), but /healthz still answers 200 as the process is alive.
+  [[nodiscard]] reply on_init_error(const request& req, const outcome& failure) const override {
+    if (req.method == "GET" && detail::target_path(req.target) == "/healthz") {
+      return detail::simple_reply(200, "text/plain", "OK");
+    }
+    if (is_specialize(req)) {
+      return detail::simple_reply(400, "text/plain", "Not a generic container\n");
+    }
+    return detail::simple_reply(500, "application/json", failure.payload());
+  }
+
+  [[nodiscard]] reply on_overload(const request& /*req*/) const override {
+    reply r = detail::simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+
+  [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& /*inv*/) const override {
+    return detail::simple_reply(504, "application/json",
+                                R"({"message":"Endpoint request timed out"})");
+  }
+
+ private:
+  fission_options options_;
+  mutable std::atomic<bool> specialized_;
+};
+
+}  // namespace
+
+std::unique_ptr<adapter> make_fission_adapter(fission_options options) {
+  return std::make_unique<fission_adapter>(std::move(options));
+}
+
+}  // namespace lamella::push
