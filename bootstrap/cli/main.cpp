@@ -430,17 +430,10 @@ int supervise_push_runtime(const lamella::function_config& function,
                            const std::vector<std::string>& env, const sigset_t& signals,
                            const std::function<void(pid_t)>& started_hook = {}) {
   std::chrono::milliseconds pause{100};
-  bool shown_examples = false;
   for (;;) {
     const pid_t child = spawn_push_runtime(function.command, env, function.dir);
     const auto started = std::chrono::steady_clock::now();
     if (child >= 0 && started_hook) started_hook(child);
-    // Each new runtime gets the platform's start-up request, as a new container does.
-    if (child >= 0 && startup && play_platform_startup(parsed.platform, *startup, port, child) &&
-        !shown_examples) {
-      print_call_examples(parsed.platform, port);
-      shown_examples = true;
-    }
     int status = 0;
     bool exited = child < 0;
     while (!exited) {
