@@ -137,10 +137,22 @@ std::function<void()> python_hook(py::object fn) {
 /// is picked up after that invocation: one sigaction() query per invocation of the main loop.
 class sigterm_bridge {
  public:
+  /// Records the push server's SIGTERM handling right after the server started (listen() does,
+  /// before the handler module is imported and may call signal.signal()).
+  static void remember_server_handler() {
+    if (::sigaction(SIGTERM, nullptr, &server_action()) == 0) have_server_action() = true;
+  }
+
   /// Call after the push server (if any) started, i.e. after make_lambda_client().
   explicit sigterm_bridge(bool push) : push_(push) {
     if (push_) {
-      ::sigaction(SIGTERM, nullptr, &wanted_);  // the push server's handler
+      // The push server's handler: as recorded when it started (the import that followed may
+      // have replaced it), else the current one.
+      if (have_server_action()) {
+        wanted_ = server_action();
+      } else {
+        ::sigaction(SIGTERM, nullptr, &wanted_);
+      }
       have_wanted_ = true;
       lamella::on_shutdown([] { run_python_handler(/*exit_on_system_exit=*/false); });
     }
@@ -169,6 +181,15 @@ class sigterm_bridge {
   }
 
  private:
+  static struct sigaction& server_action() {
+    static struct sigaction action {};
+    return action;
+  }
+  static bool& have_server_action() {
+    static bool have = false;
+    return have;
+  }
+
   static bool python_handler_set() {
     py::gil_scoped_acquire gil;
     const py::object handler = py::module_::import("signal").attr("getsignal")(SIGTERM);
@@ -343,7 +364,9 @@ void listen(const std::string& runtime_api) {
   py::gil_scoped_release release;
   run_options options;
   options.language = "python";
-  (void)make_lambda_client(options);  // starts the server; serve() gets the same one
+  if (make_lambda_client(options)) {  // starts the server; serve() gets the same one
+    sigterm_bridge::remember_server_handler();
+  }
 }
 
 }  // namespace
