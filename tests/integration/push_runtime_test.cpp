@@ -543,7 +543,6 @@ TEST(push_runtime_test, an_es_module_registers_hooks_through_create_require) {
 }
 #endif
 
-
 // ---- Azure Functions custom handlers, Kubeless, the Functions Framework: their own rules ----
 
 namespace {

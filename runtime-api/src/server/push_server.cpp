@@ -1060,8 +1060,8 @@ std::unique_ptr<adapter> make_platform_adapter(const platform_settings& settings
     return make_gcf_adapter({std::move(f), named.value_or(gcf_signature::http)});
   }
   if (settings.kind == platform_kind::kubeless) {
-    return make_kubeless_adapter({std::move(f), env("FUNC_RUNTIME").value_or(""),
-                                  env("FUNC_MEMORY_LIMIT").value_or("")});
+    return make_kubeless_adapter(
+        {std::move(f), env("FUNC_RUNTIME").value_or(""), env("FUNC_MEMORY_LIMIT").value_or("")});
   }
   if (settings.kind == platform_kind::openwhisk) {
     openwhisk_options options;
