@@ -67,16 +67,6 @@ json::string json_text(std::string_view bytes) {
   return json::string(fixed);
 }
 
-// Parses `text` as one JSON document; nullopt when it is not one.
-std::optional<json::value> parse_json(std::string_view text) {
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = max_json_depth;
-  json::value v = json::parse(text, ec, {}, options);
-  if (ec) return std::nullopt;
-  return v;
-}
-
 // RFC 9110 token characters (header names).
 bool is_token(std::string_view name) {
   if (name.empty()) return false;
@@ -357,6 +347,39 @@ std::string_view target_query(std::string_view target) {
   return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 }
 
+std::optional<json::value> parse_json(std::string_view text, std::size_t max_depth) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = max_depth;
+  json::value v = json::parse(text, ec, {}, options);
+  if (ec) return std::nullopt;
+  return v;
+}
+
+bool is_json(std::string_view text) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = max_json_depth;
+  json::monotonic_resource scratch;
+  (void)json::parse(text, ec, &scratch, options);
+  return !ec;
+}
+
+std::string text_or_base64_json(std::string_view bytes, bool& base64) {
+  if (is_valid_utf8(bytes)) return json::serialize(json::string(bytes));
+  base64 = true;
+  return json::serialize(json::string(lamella::detail::base64_encode(bytes)));
+}
+
+std::optional<unsigned> positive_header(const request& req, std::string_view name) {
+  const auto text = find_header(req.headers, name);
+  if (!text) return std::nullopt;
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value == 0) return std::nullopt;
+  return value;
+}
+
 // ---- request -> event ----
 
 std::string make_http_event(const request& req, std::string_view request_id,
@@ -484,6 +507,74 @@ reply http_reply_from_result(std::string_view payload, std::string_view content_
   return simple_reply(200, "application/json", std::string(payload));
 }
 
+// ---- shared answers and mappings ----
+
+reply ok_reply() { return simple_reply(200, "text/plain", "OK"); }
+
+reply failure_reply(const outcome& failure, unsigned status) {
+  return simple_reply(status, "application/json", failure.payload());
+}
+
+reply plain_hook_reply(const outcome* failure) {
+  return failure != nullptr ? failure_reply(*failure) : ok_reply();
+}
+
+reply overload_reply() {
+  reply r = simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+reply gateway_timeout_reply() {
+  return simple_reply(504, "application/json", R"({"message":"Endpoint request timed out"})");
+}
+
+std::string timeout_error_body(std::string_view request_id, std::chrono::milliseconds timeout) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
+  json::object body;
+  body["errorType"] = "Sandbox.Timedout";
+  body["errorMessage"] = "RequestId: " + to_valid_utf8(request_id) +
+                         " Error: Task timed out after " + std::to_string(seconds) + ".00 seconds";
+  return json::serialize(body);
+}
+
+std::string event_content_type(std::string_view body) {
+  return is_json(body) ? "application/json" : "application/octet-stream";
+}
+
+void copy_trace_id(const request& req, invocation& inv) {
+  if (const auto trace = find_header(req.headers, "x-amzn-trace-id")) {
+    inv.trace_id = std::string(*trace);
+  }
+}
+
+void dispatch_http_request(dispatch& d, const request& req, std::string_view request_id,
+                           const function_info& function, std::chrono::system_clock::time_point now,
+                           json::object context, const event_options& options) {
+  d.inv.content_type = "application/json";
+  if (const auto mode = detect_cloud_event(req); mode != cloud_event_mode::none) {
+    dispatch_cloud_event(d, req, mode, std::move(context));
+    return;
+  }
+  d.inv.payload = make_http_event(req, request_id, function, now, options);
+  if (!context.empty()) d.inv.platform_context = json::serialize(context);
+}
+
+reply api_gateway_reply(const outcome& result) {
+  if (!result.is_success()) return http_internal_error_reply();
+  return http_reply_from_result(result.payload(), result.content_type());
+}
+
+reply cloud_event_outcome_reply(const outcome& result) {
+  if (!result.is_success()) return failure_reply(result);
+  return cloud_event_reply(result.payload(), result.content_type());
+}
+
+reply http_request_reply(const request& req, const outcome& result) {
+  if (detect_cloud_event(req) != cloud_event_mode::none) return cloud_event_outcome_reply(result);
+  return api_gateway_reply(result);
+}
+
 // ---- CloudEvents ----
 
 cloud_event_mode detect_cloud_event(const request& req) {
@@ -513,11 +604,8 @@ std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode 
       out.payload = "null";
     } else if (content_type && is_json_content_type(*content_type) && parse_json(req.body)) {
       out.payload = req.body;
-    } else if (is_valid_utf8(req.body)) {
-      out.payload = json::serialize(json::string(req.body));
     } else {
-      out.payload = json::serialize(json::string(lamella::detail::base64_encode(req.body)));
-      base64 = true;
+      out.payload = text_or_base64_json(req.body, base64);
     }
   } else if (mode == cloud_event_mode::structured) {
     auto parsed = parse_json(req.body);
