@@ -26,7 +26,6 @@
 
 #include <boost/json.hpp>
 
-#include <cctype>
 #include <utility>
 
 namespace lamella::push {
@@ -95,8 +94,7 @@ request request_from_object(const json::object& o, std::string_view remote_addre
       const auto type = find_header(r.headers, "content-type").value_or("");
       const std::string_view text = body->get_string();
       std::optional<std::string> bytes;
-      std::string lowered(type);
-      for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::string lowered = detail::to_lower_ascii(type);
       if (lowered.rfind("application/octet-stream", 0) == 0 ||
           lowered.find("multipart/") != std::string::npos) {
         bytes = lamella::detail::base64_decode(text);

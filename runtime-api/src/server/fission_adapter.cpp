@@ -29,15 +29,6 @@ namespace {
 
 namespace json = boost::json;
 
-// The lower-cased header name.
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // platform_context's "fission" object from the router's headers.
 json::object fission_context(const request& req) {
   static constexpr std::string_view prefix = "x-fission-";
@@ -46,7 +37,7 @@ json::object fission_context(const request& req) {
   json::object params;
   json::object headers;
   for (const auto& [name, value] : req.headers) {
-    const std::string key = lower(name);
+    const std::string key = detail::to_lower_ascii(name);
     if (!key.starts_with(prefix)) continue;
     const std::string text = detail::to_valid_utf8(value);
     headers[key] = text;

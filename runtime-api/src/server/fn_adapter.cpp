@@ -55,8 +55,7 @@ std::optional<int> digits_at(std::string_view text, std::size_t at, std::size_t 
 json::object header_object(const header_list& headers) {
   json::object out;
   for (const auto& [name, value] : headers) {
-    std::string key = detail::to_valid_utf8(name);
-    for (auto& c : key) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    const std::string key = detail::to_lower_ascii(detail::to_valid_utf8(name));
     const std::string text = detail::to_valid_utf8(value);
     if (auto* existing = out.if_contains(key)) {
       existing->as_string().append(",");

@@ -21,12 +21,6 @@ namespace {
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
-}
-
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
@@ -52,7 +46,7 @@ int hex_value(char c) {
 std::string media_type(std::string_view content_type) {
   const auto semi = content_type.find(';');
   if (semi != std::string_view::npos) content_type = content_type.substr(0, semi);
-  return lower(trim(content_type));
+  return to_lower_ascii(trim(content_type));
 }
 
 bool is_json_content_type(std::string_view content_type) {
@@ -217,6 +211,12 @@ std::string strip_base_path(std::string_view path, std::string_view base) {
 }  // namespace
 
 // ---- helpers ----
+
+std::string to_lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -392,9 +392,9 @@ std::string make_http_event(const request& req, std::string_view request_id,
 
   json::object headers;
   json::array cookies;
-  const std::string strip_prefix = lower(options.strip_header_prefix);
+  const std::string strip_prefix = to_lower_ascii(options.strip_header_prefix);
   for (const auto& [raw_name, raw_value] : req.headers) {
-    const std::string name = to_valid_utf8(lower(raw_name));
+    const std::string name = to_valid_utf8(to_lower_ascii(raw_name));
     if (!strip_prefix.empty() && name.rfind(strip_prefix, 0) == 0) continue;
     const std::string value = to_valid_utf8(raw_value);
     if (name == "cookie") {
@@ -594,7 +594,7 @@ std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode 
   if (mode == cloud_event_mode::binary) {
     for (const auto& [name, value] : req.headers) {
       if (!istarts_with(name, "ce-") || name.size() == 3) continue;
-      const std::string attribute = to_valid_utf8(lower(std::string_view(name).substr(3)));
+      const std::string attribute = to_valid_utf8(to_lower_ascii(std::string_view(name).substr(3)));
       if (attributes.contains(attribute)) continue;  // the first one wins
       attributes[attribute] = to_valid_utf8(percent_decode(value, false));
     }

@@ -23,6 +23,8 @@ inline constexpr std::size_t max_json_depth = 512;
 
 /// The value of the first header called `name` (ASCII case-insensitive), nullopt when absent.
 std::optional<std::string_view> find_header(const header_list& headers, std::string_view name);
+/// `s` with ASCII A-Z lower-cased (header names; every other byte as it is).
+std::string to_lower_ascii(std::string_view s);
 /// True when `a` and `b` are equal ignoring ASCII case.
 bool iequals(std::string_view a, std::string_view b);
 /// True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).

@@ -20,7 +20,6 @@
 
 #include <array>
 #include <atomic>
-#include <cctype>
 #include <cstdint>
 #include <utility>
 
@@ -47,8 +46,7 @@ constexpr std::array<std::string_view, 4> event_headers = {"event-id", "event-ty
                                                            "event-namespace"};
 
 bool is_json_content_type(std::string_view content_type) {
-  std::string type(content_type.substr(0, content_type.find(';')));
-  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string type = detail::to_lower_ascii(content_type.substr(0, content_type.find(';')));
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
   while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.erase(0, 1);
   return type == "application/json" ||

@@ -77,6 +77,11 @@ TEST(adapter_replies, positive_header_takes_positive_integers_only) {
   EXPECT_EQ(positive_header(req, "X-Absent"), std::nullopt);
 }
 
+TEST(adapter_replies, to_lower_ascii_lowers_only_ascii_letters) {
+  EXPECT_EQ(to_lower_ascii("X-Fission-Params-Id"), "x-fission-params-id");
+  EXPECT_EQ(to_lower_ascii("\xC3\x89T\xC3\xA9"), "\xC3\x89t\xC3\xA9");  // UTF-8 bytes kept
+}
+
 TEST(adapter_replies, copy_trace_id_copies_only_a_sent_header) {
   invocation inv;
   copy_trace_id(request{}, inv);
