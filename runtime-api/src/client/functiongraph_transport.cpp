@@ -1,41 +1,15 @@
 #include "client/functiongraph_transport.h"
 
 #include "client/lambda_protocol.h"
-#include "client/scf_transport.h"
-#include "common/base64.h"
 
 #include <boost/json.hpp>
 
 #include <array>
-#include <charconv>
 #include <cstdio>
-#include <cstdlib>
-#include <random>
 #include <utility>
-#include <vector>
 
 namespace lamella {
 namespace detail {
-namespace {
-
-bool consume_prefix(std::string_view& s, std::string_view prefix) {
-  if (s.substr(0, prefix.size()) != prefix) return false;
-  s.remove_prefix(prefix.size());
-  return true;
-}
-
-std::optional<std::int64_t> parse_count(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || text.empty() || value < 0) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-}  // namespace
 
 fg_function fg_function_from_env(const fg_env_reader& env) {
   const auto get = [&env](std::string_view name, std::string_view fallback = {}) {
@@ -88,23 +62,12 @@ http_response translate_fg_next_response(http_response&& fg, const fg_function& 
                                          std::chrono::system_clock::time_point now,
                                          std::string_view fallback_request_id) {
   if (fg.status != 200) return std::move(fg);
-  http_response out;
-  out.status = 200;
-  out.body = std::move(fg.body);
-
   std::string request_id(fg.header(fg_request_id_header));
   if (request_id.empty()) request_id = fallback_request_id;
-  out.headers.emplace_back(request_id_header, request_id);
-  if (function.timeout) {
-    const auto deadline = now + *function.timeout;
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
-    out.headers.emplace_back(deadline_header, std::to_string(ms));
-  }
-  out.headers.emplace_back(function_arn_header, fg_function_urn(function));
-  if (const auto type = fg.header(content_type_header); !type.empty()) {
-    out.headers.emplace_back(content_type_header, type);
-  }
+  std::optional<std::chrono::system_clock::time_point> deadline;
+  if (function.timeout) deadline = now + *function.timeout;
+  http_response out = lambda_next_response(std::move(fg.body), fg.header(content_type_header),
+                                           request_id, deadline, fg_function_urn(function));
 
   boost::json::object fg_context;
   fg_context["requestId"] = request_id;
@@ -134,32 +97,15 @@ http_response translate_fg_next_response(http_response&& fg, const fg_function& 
   return out;
 }
 
-http_response translate_fg_post_response(http_response&& fg) {
-  if (fg.status >= 200 && fg.status < 300) fg.status = 202;
-  return std::move(fg);
-}
-
 }  // namespace detail
 
 namespace {
 
-http_response local_response(unsigned status, std::string body) {
-  http_response r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = std::move(body);
-  return r;
-}
-
-class functiongraph_transport final : public transport {
+class functiongraph_transport final : public detail::buffered_pull_transport {
  public:
   functiongraph_transport(std::unique_ptr<transport> inner, detail::fg_function function)
-      : inner_(std::move(inner)),
-        function_(std::move(function)),
-        name_("functiongraph/" + std::string(inner_->name())) {
-    std::random_device rd;
-    rng_.seed((std::uint64_t{rd()} << 32) ^ rd());
-  }
+      : buffered_pull_transport(std::move(inner), "functiongraph"),
+        function_(std::move(function)) {}
 
   result<http_response> send(const http_request& request) override {
     auto route = detail::route_fg_request(request.target);
@@ -178,80 +124,25 @@ class functiongraph_transport final : public transport {
                           R"({"errorType":"NotFound","errorMessage":"not a FunctionGraph route"})");
   }
 
-  // No streamed responses on FunctionGraph: the chunks are gathered and posted as one body when
-  // the stream ends; a stream ended with error trailers goes to the error endpoint instead.
-  result<void> begin_chunked(const http_request& request) override {
-    auto route = detail::route_fg_request(request.target);
-    if (route.kind != detail::fg_route::response) return errc::not_supported;
-    chunked_.emplace();
-    chunked_->target = std::move(route.target);
-    const auto id_at = detail::fg_response_prefix.size();
-    chunked_->error_target = std::string(detail::fg_error_prefix) += chunked_->target.substr(id_at);
-    for (const auto& [name, value] : request.headers) {
-      if (iequals(name, "User-Agent") || iequals(name, "Content-Type")) {
-        chunked_->headers.emplace_back(name, value);
-      }
-    }
-    return {};
-  }
-
-  result<void> write_chunk(std::string_view bytes) override {
-    if (!chunked_) return errc::runtime_api_unreachable;
-    chunked_->body.append(bytes);
-    return {};
-  }
-
-  result<http_response> end_chunked(
-      const std::vector<std::pair<std::string_view, std::string_view>>& trailers) override {
-    if (!chunked_) return errc::runtime_api_unreachable;
-    auto stream = std::move(*chunked_);
-    chunked_.reset();
-    std::string_view error_type;
-    std::string_view error_body;
-    for (const auto& [name, value] : trailers) {
-      if (iequals(name, detail::error_type_header)) error_type = value;
-      if (iequals(name, "Lambda-Runtime-Function-Error-Body")) error_body = value;
-    }
-    http_request request{"POST", {}, {}, stream.body};
-    for (const auto& [name, value] : stream.headers) request.headers.emplace_back(name, value);
-    if (error_type.empty()) return post(request, std::move(stream.target), stream.body);
-    auto decoded = detail::base64_decode(error_body);
-    const std::string body = decoded ? std::move(*decoded) : std::string();
-    request.headers.emplace_back(detail::error_type_header, error_type);
-    return post(request, std::move(stream.error_target), body);
-  }
-
-  void abort_chunked() noexcept override { chunked_.reset(); }
-
-  /// "functiongraph/<inner>", e.g. "functiongraph/beast" (the User-Agent's transport token).
-  [[nodiscard]] std::string_view name() const noexcept override { return name_; }
-
  private:
-  struct chunked_body {
-    std::string target;
-    std::string error_target;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
-  };
+  // No streamed responses on FunctionGraph: a streamed response is posted whole when it ends (see
+  // buffered_pull_transport), to the invocation's response endpoint, or to its error endpoint
+  // when it ended with error trailers.
+  [[nodiscard]] std::optional<stream_targets> targets_for_stream(
+      std::string_view lambda_target) const override {
+    auto route = detail::route_fg_request(lambda_target);
+    if (route.kind != detail::fg_route::response) return std::nullopt;
+    const auto id_at = detail::fg_response_prefix.size();
+    std::string error = std::string(detail::fg_error_prefix) += route.target.substr(id_at);
+    return stream_targets{std::move(route.target), std::move(error)};
+  }
 
   result<http_response> next(const http_request& request) {
     http_request poll{"GET", std::string(detail::fg_next_target), request.headers, {}};
-    auto answer = inner_->send(poll);
+    auto answer = inner().send(poll);
     if (!answer) return answer.error();
     return detail::translate_fg_next_response(std::move(*answer), function_,
-                                              std::chrono::system_clock::now(),
-                                              detail::scf_make_request_id(rng_(), rng_()));
-  }
-
-  result<http_response> post(const http_request& request, std::string target,
-                             std::string_view body) {
-    http_request translated{"POST", std::move(target), {}, body};
-    for (const auto& [name, value] : request.headers) {
-      translated.headers.emplace_back(name, value);
-    }
-    auto answer = inner_->send(translated);
-    if (!answer) return answer.error();
-    return detail::translate_fg_post_response(std::move(*answer));
+                                              std::chrono::system_clock::now(), fresh_request_id());
   }
 
   // FunctionGraph has no init-error endpoint. Exiting at once would leave the invocation that
@@ -262,12 +153,7 @@ class functiongraph_transport final : public transport {
   // instance, which initialises again. Acknowledged locally whatever happens on the wire: the
   // caller exits next in every case.
   result<http_response> init_error(const http_request& request) {
-    std::string_view type;
-    for (const auto& [name, value] : request.headers) {
-      if (iequals(name, detail::error_type_header)) type = value;
-    }
-    std::fprintf(stderr, "lamella: init error: %.*s %.*s\n", static_cast<int>(type.size()),
-                 type.data(), static_cast<int>(request.body.size()), request.body.data());
+    log_init_error(request, "");
     auto pending = next(request);
     if (!pending || pending->status != 200) {
       std::fprintf(stderr, "lamella: no invocation to report the init error to (GET %.*s failed)\n",
@@ -283,11 +169,7 @@ class functiongraph_transport final : public transport {
     return local_response(202, R"({"status":"OK"})");
   }
 
-  std::unique_ptr<transport> inner_;
   detail::fg_function function_;
-  std::string name_;
-  std::mt19937_64 rng_;
-  std::optional<chunked_body> chunked_;
 };
 
 }  // namespace
@@ -296,10 +178,7 @@ std::unique_ptr<transport> make_functiongraph_transport(std::string_view host_po
                                                         transport_options options,
                                                         std::unique_ptr<transport> inner) {
   if (!inner) inner = make_beast_transport(host_port, options);
-  auto function = detail::fg_function_from_env([](std::string_view name) {
-    const char* value = std::getenv(std::string(name).c_str());
-    return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
-  });
+  auto function = detail::fg_function_from_env(detail::process_env);
   return std::make_unique<functiongraph_transport>(std::move(inner), std::move(function));
 }
 

@@ -15,6 +15,8 @@
 // (tests/unit/client/functiongraph_transport_test.cpp).
 #pragma once
 
+#include "client/pull_transport.h"
+
 #include "lamella/transport.h"
 
 #include <chrono>
@@ -23,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace lamella {
 
@@ -99,8 +102,10 @@ http_response translate_fg_next_response(http_response&& fg, const fg_function& 
                                          std::string_view fallback_request_id);
 
 /// Translates FunctionGraph's answer to a post: every 2xx becomes Lambda's 202; other statuses
-/// are passed through.
-http_response translate_fg_post_response(http_response&& fg);
+/// are passed through (translate_post_response(), as on SCF).
+inline http_response translate_fg_post_response(http_response&& fg) {
+  return translate_post_response(std::move(fg));
+}
 
 }  // namespace detail
 }  // namespace lamella

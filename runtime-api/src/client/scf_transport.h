@@ -15,6 +15,8 @@
 // (tests/unit/client/scf_transport_test.cpp).
 #pragma once
 
+#include "client/pull_transport.h"
+
 #include "lamella/transport.h"
 
 #include <chrono>
@@ -94,12 +96,11 @@ http_response translate_next_response(http_response&& scf, const scf_function& f
                                       std::chrono::system_clock::time_point now,
                                       std::string_view fallback_request_id);
 
-/// Translates SCF's answer to a post (response, error): SCF answers 200 where Lambda answers 202
-/// (every 2xx becomes 202); other statuses are passed through.
-http_response translate_post_response(http_response&& scf);
-
-/// A fresh version-4 UUID from two random 64-bit words (for invocations SCF sent no id for).
-std::string scf_make_request_id(std::uint64_t high, std::uint64_t low);
+/// A fresh version-4 UUID from two random 64-bit words (for invocations SCF sent no id for):
+/// make_request_id(). SCF's answer to a post is translated by translate_post_response().
+inline std::string scf_make_request_id(std::uint64_t high, std::uint64_t low) {
+  return make_request_id(high, low);
+}
 
 }  // namespace detail
 }  // namespace lamella

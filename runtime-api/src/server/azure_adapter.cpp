@@ -26,7 +26,6 @@
 
 #include <boost/json.hpp>
 
-#include <cctype>
 #include <utility>
 
 namespace lamella::push {
@@ -35,19 +34,9 @@ namespace {
 
 namespace json = boost::json;
 using detail::find_header;
+using detail::parse_json;
 
 constexpr std::string_view invocation_id_header = "x-azure-functions-invocationid";
-
-// Parses `text` as one JSON document (nested up to `max_depth`); nullopt when it is not one.
-std::optional<json::value> parse_json(std::string_view text,
-                                      std::size_t max_depth = detail::max_json_depth) {
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = max_depth;
-  json::value v = json::parse(text, ec, {}, options);
-  if (ec) return std::nullopt;
-  return v;
-}
 
 // The function name of a payload invocation's target ("/queue1" -> "queue1"); empty when the
 // path is not one segment.
@@ -105,8 +94,7 @@ request request_from_object(const json::object& o, std::string_view remote_addre
       const auto type = find_header(r.headers, "content-type").value_or("");
       const std::string_view text = body->get_string();
       std::optional<std::string> bytes;
-      std::string lowered(type);
-      for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::string lowered = detail::to_lower_ascii(type);
       if (lowered.rfind("application/octet-stream", 0) == 0 ||
           lowered.find("multipart/") != std::string::npos) {
         bytes = lamella::detail::base64_decode(text);
@@ -203,7 +191,7 @@ class azure_adapter final : public adapter {
     const std::string_view path = detail::target_path(req.target);
     if ((req.method == "GET" || req.method == "HEAD") && path == "/") {
       d.what = dispatch::kind::reply_now;
-      d.immediate = detail::simple_reply(200, "text/plain", "OK");
+      d.immediate = detail::ok_reply();
       return d;
     }
     d.what = dispatch::kind::invoke;
@@ -213,9 +201,7 @@ class azure_adapter final : public adapter {
     inv.request_id = invocation_id && !invocation_id->empty()
                          ? detail::to_valid_utf8(*invocation_id)
                          : std::string(request_id);
-    if (const auto trace = find_header(req.headers, "x-amzn-trace-id")) {
-      inv.trace_id = std::string(*trace);
-    }
+    detail::copy_trace_id(req, inv);
     const std::string_view function_name = req.method == "POST" ? single_segment(req.target) : "";
     if (!function_name.empty()) {
       if (auto body = parse_json(req.body); body && body->is_object()) {
@@ -242,14 +228,9 @@ class azure_adapter final : public adapter {
   [[nodiscard]] reply on_outcome(const request& /*req*/, const invocation& inv,
                                  const outcome& result) const override {
     const payload_kind kind = kind_of(inv);
-    if (kind == payload_kind::not_payload) {
-      if (!result.is_success()) return detail::http_internal_error_reply();
-      return detail::http_reply_from_result(result.payload(), result.content_type());
-    }
+    if (kind == payload_kind::not_payload) return detail::api_gateway_reply(result);
     // A non-2xx answer is how the host learns that the invocation failed (retries follow).
-    if (!result.is_success()) {
-      return detail::simple_reply(500, "application/json", result.payload());
-    }
+    if (!result.is_success()) return detail::failure_reply(result);
     if (kind == payload_kind::event) {
       return payload_answer(json::object(), result_value(result.payload()));
     }
@@ -263,37 +244,24 @@ class azure_adapter final : public adapter {
   // No lifecycle hook reaches this adapter; a server that asks anyway gets a plain answer.
   [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
                               const outcome* failure) const override {
-    if (failure != nullptr) {
-      return detail::simple_reply(500, "application/json", failure->payload());
-    }
-    return detail::simple_reply(200, "text/plain", "OK");
+    return detail::plain_hook_reply(failure);
   }
 
   // Every request, readiness included, gets the init error: the host takes any answer as ready,
   // and each invocation then fails with the error the function's init gave.
   [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return detail::simple_reply(500, "application/json", failure.payload());
+    return detail::failure_reply(failure);
   }
 
   [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    reply r = detail::simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
+    return detail::overload_reply();
   }
 
   [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& inv) const override {
-    if (kind_of(inv) == payload_kind::not_payload) {
-      return detail::simple_reply(504, "application/json",
-                                  R"({"message":"Endpoint request timed out"})");
-    }
-    const auto seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(options_.function.timeout).count();
-    json::object body;
-    body["errorType"] = "Sandbox.Timedout";
-    body["errorMessage"] = "RequestId: " + detail::to_valid_utf8(inv.request_id) +
-                           " Error: Task timed out after " + std::to_string(seconds) +
-                           ".00 seconds";
-    return detail::simple_reply(504, "application/json", json::serialize(body));
+    if (kind_of(inv) == payload_kind::not_payload) return detail::gateway_timeout_reply();
+    return detail::simple_reply(
+        504, "application/json",
+        detail::timeout_error_body(inv.request_id, options_.function.timeout));
   }
 
  private:

@@ -23,7 +23,6 @@
 
 #include <boost/json.hpp>
 
-#include <charconv>
 #include <utility>
 
 namespace lamella::push {
@@ -55,31 +54,8 @@ fc_kind classify(const request& req) {
   return fc_kind::http;
 }
 
-// A positive integer header, nullopt when absent or not a number.
-std::optional<unsigned> unsigned_header(const request& req, std::string_view name) {
-  const auto text = find_header(req.headers, name);
-  if (!text) return std::nullopt;
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size() || value == 0) return std::nullopt;
-  return value;
-}
-
 std::string header_or(const request& req, std::string_view name, std::string_view fallback) {
   return detail::to_valid_utf8(find_header(req.headers, name).value_or(fallback));
-}
-
-// The content type of an event function's event. FC sends every event as
-// application/octet-stream, but the handlers lamella runs are AWS Lambda's, whose events are JSON
-// and arrive decoded (a Python handler gets a dict, as Node's and Lambda's do): a body that is one
-// JSON document is application/json; anything else stays raw bytes.
-std::string event_content_type(std::string_view body) {
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = detail::max_json_depth;
-  json::monotonic_resource scratch;
-  (void)json::parse(body, ec, &scratch, options);
-  return ec ? "application/octet-stream" : "application/json";
 }
 
 reply with_fc_status(reply r) {
@@ -129,36 +105,22 @@ class fc_adapter final : public adapter {
     context["fc"] = fc_context(req, id, fn);
     if (kind == fc_kind::event) {
       inv.payload = req.body;
-      inv.content_type = event_content_type(req.body);
+      // FC sends every event as application/octet-stream: one that is JSON is handed on as JSON.
+      inv.content_type = detail::event_content_type(req.body);
       inv.platform_context = json::serialize(context);
       return d;
     }
     // An HTTP trigger: the http adapter's mapping, without FC's own headers and base path.
-    inv.content_type = "application/json";
-    if (const auto mode = detail::detect_cloud_event(req); mode != detail::cloud_event_mode::none) {
-      detail::dispatch_cloud_event(d, req, mode, std::move(context));
-      return d;
-    }
     const auto base_path = find_header(req.headers, "x-fc-base-path");
-    inv.payload = detail::make_http_event(
-        req, id, fn, now,
+    detail::dispatch_http_request(
+        d, req, id, fn, now, std::move(context),
         {.strip_header_prefix = "x-fc-", .base_path = base_path.value_or(std::string_view())});
-    inv.platform_context = json::serialize(context);
     return d;
   }
 
   [[nodiscard]] reply on_outcome(const request& req, const invocation& /*inv*/,
                                  const outcome& result) const override {
-    if (classify(req) == fc_kind::http) {
-      if (detail::detect_cloud_event(req) != detail::cloud_event_mode::none) {
-        if (!result.is_success()) {
-          return detail::simple_reply(500, "application/json", result.payload());
-        }
-        return detail::cloud_event_reply(result.payload(), result.content_type());
-      }
-      if (!result.is_success()) return detail::http_internal_error_reply();
-      return detail::http_reply_from_result(result.payload(), result.content_type());
-    }
+    if (classify(req) == fc_kind::http) return detail::http_request_reply(req, result);
     if (!result.is_success()) return fc_failure("UnhandledInvocationError", result.payload());
     return with_fc_status(detail::simple_reply(200, result.content_type(), result.payload()));
   }
@@ -171,34 +133,21 @@ class fc_adapter final : public adapter {
   }
 
   [[nodiscard]] reply on_init_error(const request& req, const outcome& failure) const override {
-    if (classify(req) == fc_kind::http) {
-      return detail::simple_reply(500, "application/json", failure.payload());
-    }
+    if (classify(req) == fc_kind::http) return detail::failure_reply(failure);
     return fc_failure("InitializationError", failure.payload());
   }
 
   [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    reply r = detail::simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
+    return detail::overload_reply();
   }
 
   // An event invocation that ran out of time is a function error in the shape lamella's emulator
   // gives Lambda's timeouts; an HTTP trigger gets a gateway timeout.
   [[nodiscard]] reply on_timeout(const request& req, const invocation& inv) const override {
-    if (classify(req) == fc_kind::http) {
-      return detail::simple_reply(504, "application/json",
-                                  R"({"message":"Endpoint request timed out"})");
-    }
-    const auto seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(function_from_headers(req).timeout)
-            .count();
-    json::object body;
-    body["errorType"] = "Sandbox.Timedout";
-    body["errorMessage"] = "RequestId: " + detail::to_valid_utf8(inv.request_id) +
-                           " Error: Task timed out after " + std::to_string(seconds) +
-                           ".00 seconds";
-    return fc_failure("UnhandledInvocationError", json::serialize(body));
+    if (classify(req) == fc_kind::http) return detail::gateway_timeout_reply();
+    return fc_failure(
+        "UnhandledInvocationError",
+        detail::timeout_error_body(inv.request_id, function_from_headers(req).timeout));
   }
 
   [[nodiscard]] std::string log_line(log_mark mark, const request& req,
@@ -233,8 +182,10 @@ class fc_adapter final : public adapter {
     fn.region = header_or(req, "x-fc-region", fn.region);
     fn.account_id = header_or(req, "x-fc-account-id", fn.account_id);
     fn.version = header_or(req, "x-fc-qualifier", fn.version);
-    if (const auto memory = unsigned_header(req, "x-fc-function-memory")) fn.memory_mb = *memory;
-    if (const auto timeout = unsigned_header(req, "x-fc-function-timeout")) {
+    if (const auto memory = detail::positive_header(req, "x-fc-function-memory")) {
+      fn.memory_mb = *memory;
+    }
+    if (const auto timeout = detail::positive_header(req, "x-fc-function-timeout")) {
       fn.timeout = std::chrono::seconds(*timeout);
     }
     return fn;

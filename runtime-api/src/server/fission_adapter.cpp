@@ -28,16 +28,6 @@ namespace lamella::push {
 namespace {
 
 namespace json = boost::json;
-using detail::cloud_event_mode;
-
-// The lower-cased header name.
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // platform_context's "fission" object from the router's headers.
 json::object fission_context(const request& req) {
@@ -47,7 +37,7 @@ json::object fission_context(const request& req) {
   json::object params;
   json::object headers;
   for (const auto& [name, value] : req.headers) {
-    const std::string key = lower(name);
+    const std::string key = detail::to_lower_ascii(name);
     if (!key.starts_with(prefix)) continue;
     const std::string text = detail::to_valid_utf8(value);
     headers[key] = text;
@@ -71,6 +61,15 @@ json::object fission_context(const request& req) {
   return fission;
 }
 
+bool is_health_check(const request& req) {
+  return req.method == "GET" && detail::target_path(req.target) == "/healthz";
+}
+
+// The answer to a specialize request once the pod is specialised (Fission's environments' own).
+reply not_generic_reply() {
+  return detail::simple_reply(400, "text/plain", "Not a generic container\n");
+}
+
 bool is_specialize(const request& req) {
   const std::string_view path = detail::target_path(req.target);
   return req.method == "POST" && (path == "/specialize" || path == "/v2/specialize");
@@ -86,8 +85,8 @@ class fission_adapter final : public adapter {
   [[nodiscard]] dispatch on_request(const request& req,
                                     std::string_view request_id) const override {
     dispatch d;
-    if (req.method == "GET" && detail::target_path(req.target) == "/healthz") {
-      d.immediate = detail::simple_reply(200, "text/plain", "OK");
+    if (is_health_check(req)) {
+      d.immediate = detail::ok_reply();
       return d;
     }
     if (is_specialize(req)) {
@@ -97,71 +96,50 @@ class fission_adapter final : public adapter {
       if (!specialized_.exchange(true)) {
         d.immediate = detail::simple_reply(200, "text/plain", "");
       } else {
-        d.immediate = detail::simple_reply(400, "text/plain", "Not a generic container\n");
+        d.immediate = not_generic_reply();
       }
       return d;
     }
     d.what = dispatch::kind::invoke;
     invocation& inv = d.inv;
     inv.request_id = std::string(request_id);
-    inv.content_type = "application/json";
-    if (const auto trace = detail::find_header(req.headers, "x-amzn-trace-id")) {
-      inv.trace_id = std::string(*trace);
-    }
+    detail::copy_trace_id(req, inv);
     json::object context;
     context["fission"] = fission_context(req);
-    if (const auto mode = detail::detect_cloud_event(req); mode != cloud_event_mode::none) {
-      detail::dispatch_cloud_event(d, req, mode, std::move(context));
-      return d;
-    }
-    inv.payload = detail::make_http_event(req, request_id, options_.function,
-                                          std::chrono::system_clock::now());
-    inv.platform_context = json::serialize(context);
+    detail::dispatch_http_request(d, req, request_id, options_.function,
+                                  std::chrono::system_clock::now(), std::move(context));
     return d;
   }
 
   [[nodiscard]] reply on_outcome(const request& req, const invocation& /*inv*/,
                                  const outcome& result) const override {
-    if (detail::detect_cloud_event(req) != cloud_event_mode::none) {
-      if (!result.is_success()) {
-        return detail::simple_reply(500, "application/json", result.payload());
-      }
-      return detail::cloud_event_reply(result.payload(), result.content_type());
-    }
-    if (!result.is_success()) return detail::http_internal_error_reply();
-    return detail::http_reply_from_result(result.payload(), result.content_type());
+    return detail::http_request_reply(req, result);
   }
 
   // No lifecycle request reaches this adapter.
   [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
                               const outcome* failure) const override {
-    if (failure != nullptr) {
-      return detail::simple_reply(500, "application/json", failure->payload());
-    }
-    return detail::simple_reply(200, "text/plain", "OK");
+    return detail::plain_hook_reply(failure);
   }
 
   // The handler failed to load after specialisation: every request gets the init error (the
   // pod is never specialised again), but /healthz still answers 200 as the process is alive.
   [[nodiscard]] reply on_init_error(const request& req, const outcome& failure) const override {
-    if (req.method == "GET" && detail::target_path(req.target) == "/healthz") {
-      return detail::simple_reply(200, "text/plain", "OK");
+    if (is_health_check(req)) {
+      return detail::ok_reply();
     }
     if (is_specialize(req)) {
-      return detail::simple_reply(400, "text/plain", "Not a generic container\n");
+      return not_generic_reply();
     }
-    return detail::simple_reply(500, "application/json", failure.payload());
+    return detail::failure_reply(failure);
   }
 
   [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    reply r = detail::simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
+    return detail::overload_reply();
   }
 
   [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& /*inv*/) const override {
-    return detail::simple_reply(504, "application/json",
-                                R"({"message":"Endpoint request timed out"})");
+    return detail::gateway_timeout_reply();
   }
 
  private:

@@ -18,7 +18,6 @@
 // answer to `/call` is one of those three: a function error or an init error is 502 with the error
 // JSON, a timeout 504, and a call the server could not run (busy or stopping, which one call at a
 // time should never meet) 502 as well, so that the agent does not kill a healthy container.
-#include "common/base64.h"
 #include "server/http_event.h"
 #include "server/push_adapter.h"
 
@@ -56,8 +55,7 @@ std::optional<int> digits_at(std::string_view text, std::size_t at, std::size_t 
 json::object header_object(const header_list& headers) {
   json::object out;
   for (const auto& [name, value] : headers) {
-    std::string key = detail::to_valid_utf8(name);
-    for (auto& c : key) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    const std::string key = detail::to_lower_ascii(detail::to_valid_utf8(name));
     const std::string text = detail::to_valid_utf8(value);
     if (auto* existing = out.if_contains(key)) {
       existing->as_string().append(",");
@@ -134,7 +132,7 @@ class fn_adapter final : public adapter {
 
   [[nodiscard]] reply on_outcome(const request& req, const invocation& /*inv*/,
                                  const outcome& result) const override {
-    if (!result.is_success()) return with_fdk(fn_error(502, result.payload()));
+    if (!result.is_success()) return with_fdk(detail::failure_reply(result, 502));
     if (is_http_trigger(req)) {
       return with_fdk(
           encapsulate(detail::http_reply_from_result(result.payload(), result.content_type())));
@@ -147,12 +145,12 @@ class fn_adapter final : public adapter {
   // Fn sends no lifecycle requests; a server that asks anyway gets the agent's statuses.
   [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
                               const outcome* failure) const override {
-    if (failure != nullptr) return with_fdk(fn_error(502, failure->payload()));
+    if (failure != nullptr) return with_fdk(detail::failure_reply(*failure, 502));
     return with_fdk(detail::simple_reply(200, "", ""));
   }
 
   [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return with_fdk(fn_error(502, failure.payload()));
+    return with_fdk(detail::failure_reply(failure, 502));
   }
 
   [[nodiscard]] reply on_overload(const request& /*req*/) const override {
@@ -207,15 +205,11 @@ class fn_adapter final : public adapter {
   /// A plain call's event (see the file comment); sets fn.isBase64Encoded for binary bodies.
   static std::string event_of(const std::string& body, json::object& fn) {
     if (body.empty()) return "null";
-    boost::system::error_code ec;
-    json::parse_options parse;
-    parse.max_depth = detail::max_json_depth;
-    json::monotonic_resource scratch;
-    (void)json::parse(body, ec, &scratch, parse);
-    if (!ec) return body;
-    if (detail::is_valid_utf8(body)) return json::serialize(json::string(body));
-    fn["isBase64Encoded"] = true;
-    return json::serialize(json::string(lamella::detail::base64_encode(body)));
+    if (detail::is_json(body)) return body;
+    bool base64 = false;
+    std::string event = detail::text_or_base64_json(body, base64);
+    if (base64) fn["isBase64Encoded"] = true;
+    return event;
   }
 
   /// Adds the FDK's optional identification header to an answer.

@@ -27,7 +27,6 @@
 
 #include <boost/json.hpp>
 
-#include <charconv>
 #include <utility>
 
 namespace lamella::push {
@@ -48,30 +47,9 @@ fg_kind classify(const request& req) {
   return fg_kind::http;
 }
 
-// A positive integer header, nullopt when absent or not a number.
-std::optional<unsigned> unsigned_header(const request& req, std::string_view name) {
-  const auto text = find_header(req.headers, name);
-  if (!text) return std::nullopt;
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size() || value == 0) return std::nullopt;
-  return value;
-}
-
 std::string header_or(const request& req, std::string_view name, std::string_view fallback) {
   const auto value = find_header(req.headers, name);
   return detail::to_valid_utf8(value && !value->empty() ? *value : fallback);
-}
-
-// An event that is one JSON document is handed on as application/json, so that AWS handlers get
-// it decoded as on Lambda; anything else stays raw bytes.
-std::string event_content_type(std::string_view body) {
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = detail::max_json_depth;
-  json::monotonic_resource scratch;
-  (void)json::parse(body, ec, &scratch, options);
-  return ec ? "application/octet-stream" : "application/json";
 }
 
 // The function's settings with what FunctionGraph sent in this request's headers.
@@ -110,75 +88,45 @@ class functiongraph_adapter final : public adapter {
     context["functiongraph"] = fg_context(id, info);
     if (kind == fg_kind::event) {
       inv.payload = req.body;
-      inv.content_type = event_content_type(req.body);
+      inv.content_type = detail::event_content_type(req.body);
       inv.platform_context = json::serialize(context);
       return d;
     }
-    inv.content_type = "application/json";
-    if (const auto mode = detail::detect_cloud_event(req); mode != detail::cloud_event_mode::none) {
-      detail::dispatch_cloud_event(d, req, mode, std::move(context));
-      return d;
-    }
-    inv.payload = detail::make_http_event(req, id, fn, now,
-                                          {.strip_header_prefix = "x-cff-", .base_path = {}});
-    inv.platform_context = json::serialize(context);
+    detail::dispatch_http_request(d, req, id, fn, now, std::move(context),
+                                  {.strip_header_prefix = "x-cff-", .base_path = {}});
     return d;
   }
 
   [[nodiscard]] reply on_outcome(const request& req, const invocation& /*inv*/,
                                  const outcome& result) const override {
-    if (classify(req) == fg_kind::event) {
-      if (!result.is_success()) {
-        return detail::simple_reply(500, "application/json", result.payload());
-      }
-      return detail::simple_reply(200, result.content_type(), result.payload());
-    }
-    if (detail::detect_cloud_event(req) != detail::cloud_event_mode::none) {
-      if (!result.is_success()) {
-        return detail::simple_reply(500, "application/json", result.payload());
-      }
-      return detail::cloud_event_reply(result.payload(), result.content_type());
-    }
-    if (!result.is_success()) return detail::http_internal_error_reply();
-    return detail::http_reply_from_result(result.payload(), result.content_type());
+    if (classify(req) != fg_kind::event) return detail::http_request_reply(req, result);
+    if (!result.is_success()) return detail::failure_reply(result);
+    return detail::simple_reply(200, result.content_type(), result.payload());
   }
 
   // Only `POST /init` (the initializer) reaches this: 200 once init is done, 500 with the init
   // error when it failed (a non-2xx tells FunctionGraph the initializer failed).
   [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
                               const outcome* failure) const override {
-    if (failure != nullptr) {
-      return detail::simple_reply(500, "application/json", failure->payload());
-    }
+    if (failure != nullptr) return detail::failure_reply(*failure);
     return detail::simple_reply(200, "application/json", "{}");
   }
 
   [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return detail::simple_reply(500, "application/json", failure.payload());
+    return detail::failure_reply(failure);
   }
 
   [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    reply r = detail::simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
+    return detail::overload_reply();
   }
 
   // An event that ran out of time gets a function error in the shape lamella's emulator gives
   // Lambda's timeouts; an HTTP request gets API Gateway's gateway timeout.
   [[nodiscard]] reply on_timeout(const request& req, const invocation& inv) const override {
-    if (classify(req) != fg_kind::event) {
-      return detail::simple_reply(504, "application/json",
-                                  R"({"message":"Endpoint request timed out"})");
-    }
-    const auto seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(info_from_headers(req).function.timeout)
-            .count();
-    json::object body;
-    body["errorType"] = "Sandbox.Timedout";
-    body["errorMessage"] = "RequestId: " + detail::to_valid_utf8(inv.request_id) +
-                           " Error: Task timed out after " + std::to_string(seconds) +
-                           ".00 seconds";
-    return detail::simple_reply(504, "application/json", json::serialize(body));
+    if (classify(req) != fg_kind::event) return detail::gateway_timeout_reply();
+    return detail::simple_reply(
+        504, "application/json",
+        detail::timeout_error_body(inv.request_id, info_from_headers(req).function.timeout));
   }
 
  private:
@@ -189,8 +137,8 @@ class functiongraph_adapter final : public adapter {
     fn.name = header_or(req, "x-cff-func-name", fn.name);
     fn.version = header_or(req, "x-cff-func-version", fn.version);
     fn.region = header_or(req, "x-cff-region", fn.region);
-    if (const auto memory = unsigned_header(req, "x-cff-memory")) fn.memory_mb = *memory;
-    if (const auto timeout = unsigned_header(req, "x-cff-timeout")) {
+    if (const auto memory = detail::positive_header(req, "x-cff-memory")) fn.memory_mb = *memory;
+    if (const auto timeout = detail::positive_header(req, "x-cff-timeout")) {
       fn.timeout = std::chrono::seconds(*timeout);
       info.timeout_sent = true;
     }

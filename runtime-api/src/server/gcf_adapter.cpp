@@ -39,15 +39,7 @@ namespace {
 
 namespace json = boost::json;
 
-// Parses `text` as one JSON document; nullopt when it is not one.
-std::optional<json::value> parse_json(std::string_view text) {
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = detail::max_json_depth;
-  json::value v = json::parse(text, ec, {}, options);
-  if (ec) return std::nullopt;
-  return v;
-}
+using detail::parse_json;
 
 reply bad_request(std::string_view message) {
   json::object body;
@@ -89,9 +81,7 @@ class gcf_adapter final : public adapter {
     invocation& inv = d.inv;
     inv.request_id = std::string(request_id);
     inv.content_type = "application/json";
-    if (const auto trace = detail::find_header(req.headers, "x-amzn-trace-id")) {
-      inv.trace_id = std::string(*trace);
-    }
+    detail::copy_trace_id(req, inv);
     switch (options_.signature) {
       case gcf_signature::http:
         inv.payload = detail::make_http_event(req, request_id, options_.function,
@@ -126,52 +116,31 @@ class gcf_adapter final : public adapter {
 
   [[nodiscard]] reply on_outcome(const request& /*req*/, const invocation& /*inv*/,
                                  const outcome& result) const override {
-    if (options_.signature == gcf_signature::http) {
-      if (!result.is_success()) {
-        return with_google_status(detail::http_internal_error_reply(), "error");
-      }
-      return detail::http_reply_from_result(result.payload(), result.content_type());
-    }
-    if (!result.is_success()) {
-      return with_google_status(detail::simple_reply(500, "application/json", result.payload()),
-                                "error");
-    }
-    return detail::cloud_event_reply(result.payload(), result.content_type());
+    reply r = options_.signature == gcf_signature::http ? detail::api_gateway_reply(result)
+                                                        : detail::cloud_event_outcome_reply(result);
+    if (!result.is_success()) r = with_google_status(std::move(r), "error");
+    return r;
   }
 
   // No lifecycle hook reaches this adapter; a server that asks anyway gets a plain answer.
   [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
                               const outcome* failure) const override {
-    if (failure != nullptr) {
-      return detail::simple_reply(500, "application/json", failure->payload());
-    }
-    return detail::simple_reply(200, "text/plain", "OK");
+    return detail::plain_hook_reply(failure);
   }
 
   [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return with_google_status(detail::simple_reply(500, "application/json", failure.payload()),
-                              "crash");
+    return with_google_status(detail::failure_reply(failure), "crash");
   }
 
   [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    reply r = detail::simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
+    return detail::overload_reply();
   }
 
   [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& inv) const override {
-    if (options_.signature == gcf_signature::http) {
-      return detail::simple_reply(504, "application/json",
-                                  R"({"message":"Endpoint request timed out"})");
-    }
-    const auto seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(options_.function.timeout).count();
-    json::object body;
-    body["errorType"] = "Sandbox.Timedout";
-    body["errorMessage"] = "RequestId: " + detail::to_valid_utf8(inv.request_id) +
-                           " Error: Task timed out after " + std::to_string(seconds) +
-                           ".00 seconds";
-    return detail::simple_reply(504, "application/json", json::serialize(body));
+    if (options_.signature == gcf_signature::http) return detail::gateway_timeout_reply();
+    return detail::simple_reply(
+        504, "application/json",
+        detail::timeout_error_body(inv.request_id, options_.function.timeout));
   }
 
  private:

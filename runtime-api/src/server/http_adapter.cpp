@@ -14,8 +14,6 @@ namespace lamella::push {
 
 namespace {
 
-using detail::cloud_event_mode;
-
 /// The answer with `x-amzn-RequestId: <inv.request_id>`, unless the handler set one.
 reply with_request_id(reply r, const invocation& inv) {
   if (!inv.request_id.empty() && !detail::find_header(r.headers, "x-amzn-RequestId")) {
@@ -36,7 +34,7 @@ class http_adapter final : public adapter {
     const std::string_view path = detail::target_path(req.target);
     if (path == options_.health_path || path == "/healthz") {
       d.what = dispatch::kind::reply_now;
-      d.immediate = detail::simple_reply(200, "text/plain", "OK");
+      d.immediate = detail::ok_reply();
       return d;
     }
     d.what = dispatch::kind::invoke;
@@ -44,56 +42,33 @@ class http_adapter final : public adapter {
     inv.request_id = std::string(request_id);
     inv.function_arn = "arn:aws:lambda:" + options_.function.region + ":" +
                        options_.function.account_id + ":function:" + options_.function.name;
-    inv.content_type = "application/json";
-    if (const auto trace = detail::find_header(req.headers, "x-amzn-trace-id")) {
-      inv.trace_id = std::string(*trace);
-    }
-    if (const auto mode = detail::detect_cloud_event(req); mode != cloud_event_mode::none) {
-      detail::dispatch_cloud_event(d, req, mode);
-      return d;
-    }
-    inv.payload = detail::make_http_event(req, request_id, options_.function,
-                                          std::chrono::system_clock::now());
+    detail::copy_trace_id(req, inv);
+    detail::dispatch_http_request(d, req, request_id, options_.function,
+                                  std::chrono::system_clock::now());
     return d;
   }
 
   [[nodiscard]] reply on_outcome(const request& req, const invocation& inv,
                                  const outcome& result) const override {
-    return with_request_id(answer(req, result), inv);
-  }
-
-  [[nodiscard]] static reply answer(const request& req, const outcome& result) {
-    if (detail::detect_cloud_event(req) != cloud_event_mode::none) {
-      if (!result.is_success())
-        return detail::simple_reply(500, "application/json", result.payload());
-      return detail::cloud_event_reply(result.payload(), result.content_type());
-    }
-    if (!result.is_success()) return detail::http_internal_error_reply();
-    return detail::http_reply_from_result(result.payload(), result.content_type());
+    return with_request_id(detail::http_request_reply(req, result), inv);
   }
 
   // No platform hook reaches this adapter; a server that asks anyway gets a plain answer.
   [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
                               const outcome* failure) const override {
-    if (failure != nullptr)
-      return detail::simple_reply(500, "application/json", failure->payload());
-    return detail::simple_reply(200, "text/plain", "OK");
+    return detail::plain_hook_reply(failure);
   }
 
   [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return detail::simple_reply(500, "application/json", failure.payload());
+    return detail::failure_reply(failure);
   }
 
   [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    reply r = detail::simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
+    return detail::overload_reply();
   }
 
   [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& inv) const override {
-    return with_request_id(detail::simple_reply(504, "application/json",
-                                                R"({"message":"Endpoint request timed out"})"),
-                           inv);
+    return with_request_id(detail::gateway_timeout_reply(), inv);
   }
 
  private:

@@ -21,12 +21,6 @@ namespace {
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
-}
-
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
@@ -52,7 +46,7 @@ int hex_value(char c) {
 std::string media_type(std::string_view content_type) {
   const auto semi = content_type.find(';');
   if (semi != std::string_view::npos) content_type = content_type.substr(0, semi);
-  return lower(trim(content_type));
+  return to_lower_ascii(trim(content_type));
 }
 
 bool is_json_content_type(std::string_view content_type) {
@@ -65,16 +59,6 @@ json::string json_text(std::string_view bytes) {
   if (is_valid_utf8(bytes)) return json::string(bytes);
   const std::string fixed = to_valid_utf8(bytes);
   return json::string(fixed);
-}
-
-// Parses `text` as one JSON document; nullopt when it is not one.
-std::optional<json::value> parse_json(std::string_view text) {
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = max_json_depth;
-  json::value v = json::parse(text, ec, {}, options);
-  if (ec) return std::nullopt;
-  return v;
 }
 
 // RFC 9110 token characters (header names).
@@ -228,6 +212,12 @@ std::string strip_base_path(std::string_view path, std::string_view base) {
 
 // ---- helpers ----
 
+std::string to_lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -357,6 +347,39 @@ std::string_view target_query(std::string_view target) {
   return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 }
 
+std::optional<json::value> parse_json(std::string_view text, std::size_t max_depth) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = max_depth;
+  json::value v = json::parse(text, ec, {}, options);
+  if (ec) return std::nullopt;
+  return v;
+}
+
+bool is_json(std::string_view text) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = max_json_depth;
+  json::monotonic_resource scratch;
+  (void)json::parse(text, ec, &scratch, options);
+  return !ec;
+}
+
+std::string text_or_base64_json(std::string_view bytes, bool& base64) {
+  if (is_valid_utf8(bytes)) return json::serialize(json::string(bytes));
+  base64 = true;
+  return json::serialize(json::string(lamella::detail::base64_encode(bytes)));
+}
+
+std::optional<unsigned> positive_header(const request& req, std::string_view name) {
+  const auto text = find_header(req.headers, name);
+  if (!text) return std::nullopt;
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value == 0) return std::nullopt;
+  return value;
+}
+
 // ---- request -> event ----
 
 std::string make_http_event(const request& req, std::string_view request_id,
@@ -369,9 +392,9 @@ std::string make_http_event(const request& req, std::string_view request_id,
 
   json::object headers;
   json::array cookies;
-  const std::string strip_prefix = lower(options.strip_header_prefix);
+  const std::string strip_prefix = to_lower_ascii(options.strip_header_prefix);
   for (const auto& [raw_name, raw_value] : req.headers) {
-    const std::string name = to_valid_utf8(lower(raw_name));
+    const std::string name = to_valid_utf8(to_lower_ascii(raw_name));
     if (!strip_prefix.empty() && name.rfind(strip_prefix, 0) == 0) continue;
     const std::string value = to_valid_utf8(raw_value);
     if (name == "cookie") {
@@ -484,6 +507,74 @@ reply http_reply_from_result(std::string_view payload, std::string_view content_
   return simple_reply(200, "application/json", std::string(payload));
 }
 
+// ---- shared answers and mappings ----
+
+reply ok_reply() { return simple_reply(200, "text/plain", "OK"); }
+
+reply failure_reply(const outcome& failure, unsigned status) {
+  return simple_reply(status, "application/json", failure.payload());
+}
+
+reply plain_hook_reply(const outcome* failure) {
+  return failure != nullptr ? failure_reply(*failure) : ok_reply();
+}
+
+reply overload_reply() {
+  reply r = simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+reply gateway_timeout_reply() {
+  return simple_reply(504, "application/json", R"({"message":"Endpoint request timed out"})");
+}
+
+std::string timeout_error_body(std::string_view request_id, std::chrono::milliseconds timeout) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
+  json::object body;
+  body["errorType"] = "Sandbox.Timedout";
+  body["errorMessage"] = "RequestId: " + to_valid_utf8(request_id) +
+                         " Error: Task timed out after " + std::to_string(seconds) + ".00 seconds";
+  return json::serialize(body);
+}
+
+std::string event_content_type(std::string_view body) {
+  return is_json(body) ? "application/json" : "application/octet-stream";
+}
+
+void copy_trace_id(const request& req, invocation& inv) {
+  if (const auto trace = find_header(req.headers, "x-amzn-trace-id")) {
+    inv.trace_id = std::string(*trace);
+  }
+}
+
+void dispatch_http_request(dispatch& d, const request& req, std::string_view request_id,
+                           const function_info& function, std::chrono::system_clock::time_point now,
+                           json::object context, const event_options& options) {
+  d.inv.content_type = "application/json";
+  if (const auto mode = detect_cloud_event(req); mode != cloud_event_mode::none) {
+    dispatch_cloud_event(d, req, mode, std::move(context));
+    return;
+  }
+  d.inv.payload = make_http_event(req, request_id, function, now, options);
+  if (!context.empty()) d.inv.platform_context = json::serialize(context);
+}
+
+reply api_gateway_reply(const outcome& result) {
+  if (!result.is_success()) return http_internal_error_reply();
+  return http_reply_from_result(result.payload(), result.content_type());
+}
+
+reply cloud_event_outcome_reply(const outcome& result) {
+  if (!result.is_success()) return failure_reply(result);
+  return cloud_event_reply(result.payload(), result.content_type());
+}
+
+reply http_request_reply(const request& req, const outcome& result) {
+  if (detect_cloud_event(req) != cloud_event_mode::none) return cloud_event_outcome_reply(result);
+  return api_gateway_reply(result);
+}
+
 // ---- CloudEvents ----
 
 cloud_event_mode detect_cloud_event(const request& req) {
@@ -503,7 +594,7 @@ std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode 
   if (mode == cloud_event_mode::binary) {
     for (const auto& [name, value] : req.headers) {
       if (!istarts_with(name, "ce-") || name.size() == 3) continue;
-      const std::string attribute = to_valid_utf8(lower(std::string_view(name).substr(3)));
+      const std::string attribute = to_valid_utf8(to_lower_ascii(std::string_view(name).substr(3)));
       if (attributes.contains(attribute)) continue;  // the first one wins
       attributes[attribute] = to_valid_utf8(percent_decode(value, false));
     }
@@ -513,11 +604,8 @@ std::optional<cloud_event> map_cloud_event(const request& req, cloud_event_mode 
       out.payload = "null";
     } else if (content_type && is_json_content_type(*content_type) && parse_json(req.body)) {
       out.payload = req.body;
-    } else if (is_valid_utf8(req.body)) {
-      out.payload = json::serialize(json::string(req.body));
     } else {
-      out.payload = json::serialize(json::string(lamella::detail::base64_encode(req.body)));
-      base64 = true;
+      out.payload = text_or_base64_json(req.body, base64);
     }
   } else if (mode == cloud_event_mode::structured) {
     auto parsed = parse_json(req.body);

@@ -6,6 +6,7 @@
 #include "server/push_adapter.h"
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <chrono>
 #include <optional>
@@ -22,6 +23,8 @@ inline constexpr std::size_t max_json_depth = 512;
 
 /// The value of the first header called `name` (ASCII case-insensitive), nullopt when absent.
 std::optional<std::string_view> find_header(const header_list& headers, std::string_view name);
+/// `s` with ASCII A-Z lower-cased (header names; every other byte as it is).
+std::string to_lower_ascii(std::string_view s);
 /// True when `a` and `b` are equal ignoring ASCII case.
 bool iequals(std::string_view a, std::string_view b);
 /// True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
@@ -41,6 +44,19 @@ std::string format_clf_time(std::chrono::system_clock::time_point when);
 std::string_view target_path(std::string_view target);
 /// The query part of a target without the '?' ("" when none).
 std::string_view target_query(std::string_view target);
+/// Parses `text` as one JSON document nested at most `max_depth` deep; nullopt when it is not
+/// one.
+std::optional<boost::json::value> parse_json(std::string_view text,
+                                             std::size_t max_depth = max_json_depth);
+/// True when `text` is one JSON document (nested at most max_json_depth deep); cheaper than
+/// parse_json() when the value is not needed.
+bool is_json(std::string_view text);
+/// `bytes` as a JSON string (serialized): their text when they are valid UTF-8; otherwise their
+/// base64, and `base64` is set to true (left alone otherwise), for the caller to flag.
+std::string text_or_base64_json(std::string_view bytes, bool& base64);
+/// The value of header `name` of `req` as a positive decimal integer; nullopt when absent, zero
+/// or not a number (FC's x-fc-function-timeout, FunctionGraph's X-CFF-Timeout).
+std::optional<unsigned> positive_header(const request& req, std::string_view name);
 /// An RFC 3339 date-time ("2026-11-30T12:00:00.123Z", "...+01:00"; any number of fraction
 /// digits) as a time point; nullopt when malformed. Fn's `Fn-Deadline` (fn_adapter.cpp).
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
@@ -85,6 +101,49 @@ reply http_reply_from_result(std::string_view payload, std::string_view content_
 reply http_internal_error_reply();
 /// A reply with `status`, a Content-Type and a body.
 reply simple_reply(unsigned status, std::string_view content_type, std::string body);
+
+// ---- answers and mappings several adapters share (each says which it uses) ----
+
+/// 200 text/plain "OK": health checks and readiness probes.
+reply ok_reply();
+/// The failure's error JSON (its payload) as an application/json answer with `status`.
+reply failure_reply(const outcome& failure, unsigned status = 500);
+/// The answer to a lifecycle request on a platform that sends none (the server asks anyway):
+/// failure_reply(*failure) when `failure`, else ok_reply().
+reply plain_hook_reply(const outcome* failure);
+/// The answer when the server is saturated: 503 {"message":"Service Unavailable"} with
+/// `Retry-After: 1`, for the platform or client to retry.
+reply overload_reply();
+/// API Gateway's answer to an integration that ran out of time: 504
+/// {"message":"Endpoint request timed out"}.
+reply gateway_timeout_reply();
+/// The error JSON of an event invocation that ran out of `timeout`, in the shape lamella's
+/// emulator gives Lambda's timeouts: {"errorType":"Sandbox.Timedout","errorMessage":"RequestId:
+/// <request_id> Error: Task timed out after <whole seconds>.00 seconds"}.
+std::string timeout_error_body(std::string_view request_id, std::chrono::milliseconds timeout);
+/// The content type of an event function's event `body`: the platforms send events as bytes, but
+/// the handlers lamella runs are AWS Lambda's, whose events are JSON and arrive decoded, so a body
+/// that is one JSON document is "application/json"; anything else "application/octet-stream".
+std::string event_content_type(std::string_view body);
+/// Sets `inv.trace_id` from the request's X-Amzn-Trace-Id header when it has one.
+void copy_trace_id(const request& req, invocation& inv);
+
+/// Maps a request into `d` (whose `what` the caller sets) as the http adapter maps every request:
+/// Content-Type application/json; a CloudEvent (detect_cloud_event()) goes through
+/// dispatch_cloud_event() with `context`; any other request becomes make_http_event(req,
+/// request_id, function, now, options), with `context` as platform_context (none when empty).
+void dispatch_http_request(dispatch& d, const request& req, std::string_view request_id,
+                           const function_info& function, std::chrono::system_clock::time_point now,
+                           boost::json::object context = {}, const event_options& options = {});
+/// API Gateway's answer to an outcome: http_reply_from_result() for a result,
+/// http_internal_error_reply() for a function error.
+reply api_gateway_reply(const outcome& result);
+/// The answer to a CloudEvent's outcome: cloud_event_reply() for a result, failure_reply() (500)
+/// for a function error.
+reply cloud_event_outcome_reply(const outcome& result);
+/// The answer to the outcome of a request dispatch_http_request() mapped:
+/// cloud_event_outcome_reply() for a CloudEvent, api_gateway_reply() for any other request.
+reply http_request_reply(const request& req, const outcome& result);
 
 // ---- CloudEvents (HTTP protocol binding) ----
 

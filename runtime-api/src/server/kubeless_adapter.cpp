@@ -13,7 +13,6 @@
 // Answers: a result that is a JSON string is the body as text/plain, any other JSON value is the
 // body as application/json; a function error is a 500 with the error JSON; a timeout (FUNC_TIMEOUT)
 // is a **408**, which Kubeless's Kafka consumer takes as "timed out".
-#include "common/base64.h"
 #include "server/http_event.h"
 #include "server/push_adapter.h"
 
@@ -21,7 +20,6 @@
 
 #include <array>
 #include <atomic>
-#include <cctype>
 #include <cstdint>
 #include <utility>
 
@@ -48,8 +46,7 @@ constexpr std::array<std::string_view, 4> event_headers = {"event-id", "event-ty
                                                            "event-namespace"};
 
 bool is_json_content_type(std::string_view content_type) {
-  std::string type(content_type.substr(0, content_type.find(';')));
-  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string type = detail::to_lower_ascii(content_type.substr(0, content_type.find(';')));
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
   while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.erase(0, 1);
   return type == "application/json" ||
@@ -67,8 +64,7 @@ class kubeless_adapter final : public adapter {
     dispatch d;
     const std::string_view path = detail::target_path(req.target);
     const bool get = req.method == "GET" || req.method == "HEAD";
-    if (get && path == "/healthz")
-      return reply_now(d, detail::simple_reply(200, "text/plain", "OK"));
+    if (get && path == "/healthz") return reply_now(d, detail::ok_reply());
     if (get && path == "/metrics") {
       return reply_now(d, detail::simple_reply(200, "text/plain; version=0.0.4", metrics_text()));
     }
@@ -86,23 +82,15 @@ class kubeless_adapter final : public adapter {
       payload = "null";
     } else if (is_json_content_type(
                    detail::find_header(req.headers, "content-type").value_or(""))) {
-      boost::system::error_code ec;
-      json::parse_options parse;
-      parse.max_depth = detail::max_json_depth;
-      json::monotonic_resource scratch;
-      (void)json::parse(req.body, ec, &scratch, parse);
-      if (ec) {
+      if (!detail::is_json(req.body)) {
         return reply_now(
             d, detail::simple_reply(400, "application/json",
                                     R"j({"message":"The body is not valid JSON (Content-Type: )j"
                                     R"j(application/json)"})j"));
       }
       payload = req.body;
-    } else if (detail::is_valid_utf8(req.body)) {
-      payload = json::serialize(json::string(req.body));
     } else {
-      payload = json::serialize(json::string(lamella::detail::base64_encode(req.body)));
-      base64 = true;
+      payload = detail::text_or_base64_json(req.body, base64);
     }
     d.what = dispatch::kind::invoke;
     invocation& inv = d.inv;
@@ -137,21 +125,18 @@ class kubeless_adapter final : public adapter {
                                  const outcome& result) const override {
     if (!result.is_success()) {
       count(failures_, req.method);
-      return detail::simple_reply(500, "application/json", result.payload());
+      return detail::failure_reply(result);
     }
-    boost::system::error_code ec;
-    json::parse_options parse;
-    parse.max_depth = detail::max_json_depth;
-    const json::value value = json::parse(result.payload(), ec, {}, parse);
-    if (ec) {
+    const auto value = detail::parse_json(result.payload());
+    if (!value) {
       // Not JSON: a C++ handler's raw bytes, with its content type.
       const std::string& type = result.content_type();
       return detail::simple_reply(200, type.empty() ? "application/octet-stream" : type,
                                   result.payload());
     }
-    if (value.is_string()) {
+    if (value->is_string()) {
       return detail::simple_reply(200, "text/plain; charset=utf-8",
-                                  std::string(value.get_string()));
+                                  std::string(value->get_string()));
     }
     return detail::simple_reply(200, "application/json", result.payload());
   }
@@ -159,35 +144,25 @@ class kubeless_adapter final : public adapter {
   // No lifecycle hook reaches this adapter; a server that asks anyway gets a plain answer.
   [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
                               const outcome* failure) const override {
-    if (failure != nullptr) {
-      return detail::simple_reply(500, "application/json", failure->payload());
-    }
-    return detail::simple_reply(200, "text/plain", "OK");
+    return detail::plain_hook_reply(failure);
   }
 
   // Every request gets it, /healthz included: the liveness probe fails and Kubernetes restarts
   // the pod, as it would a runtime whose import failed.
   [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return detail::simple_reply(500, "application/json", failure.payload());
+    return detail::failure_reply(failure);
   }
 
   [[nodiscard]] reply on_overload(const request& req) const override {
     count(failures_, req.method);
-    reply r = detail::simple_reply(503, "application/json", R"({"message":"Service Unavailable"})");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
+    return detail::overload_reply();
   }
 
   [[nodiscard]] reply on_timeout(const request& req, const invocation& inv) const override {
     count(failures_, req.method);
-    const auto seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(options_.function.timeout).count();
-    json::object body;
-    body["errorType"] = "Sandbox.Timedout";
-    body["errorMessage"] = "RequestId: " + detail::to_valid_utf8(inv.request_id) +
-                           " Error: Task timed out after " + std::to_string(seconds) +
-                           ".00 seconds";
-    return detail::simple_reply(408, "application/json", json::serialize(body));
+    return detail::simple_reply(
+        408, "application/json",
+        detail::timeout_error_body(inv.request_id, options_.function.timeout));
   }
 
  private:

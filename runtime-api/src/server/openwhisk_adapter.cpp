@@ -77,14 +77,7 @@ reply error_reply(unsigned status, std::string_view message) {
   return error_value_reply(status, json::string(message));
 }
 
-std::optional<json::value> parse_json(std::string_view text) {
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = detail::max_json_depth;
-  auto v = json::parse(text, ec, {}, options);
-  if (ec) return std::nullopt;
-  return v;
-}
+using detail::parse_json;
 
 // A JSON value as an environment variable's value: strings as they are, anything else as JSON
 // text (OpenWhisk stringifies non-string init parameters the same way).
