@@ -220,35 +220,13 @@ TEST_F(functiongraph_transport_test, an_init_error_without_an_invocation_stays_l
 TEST_F(functiongraph_transport_test, a_streamed_response_is_posted_whole) {
   fg_->script = {recorded_fg_request("s-1"), status_only(200)};
   auto c = client();
-  auto inv = c.next();
-  ASSERT_TRUE(inv);
-  auto stream = c.stream_response(inv->request_id, "text/plain");
-  ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->write("hello "));
-  ASSERT_TRUE(stream->write("world"));
-  EXPECT_EQ(fg_->sent.size(), 1u);  // nothing sent while streaming
-  auto done = stream->finish();
-  ASSERT_TRUE(done);
-  EXPECT_EQ(*done, post_status::accepted);
-  ASSERT_EQ(fg_->sent.size(), 2u);
-  EXPECT_EQ(fg_->sent[1].target, "/v1/runtime/invocation/response/s-1");
-  EXPECT_EQ(fg_->sent[1].body, "hello world");
+  testing::expect_stream_posted_whole(c, *fg_, 1, "/v1/runtime/invocation/response/s-1");
 }
 
 TEST_F(functiongraph_transport_test, a_failed_stream_is_posted_as_an_error) {
   fg_->script = {recorded_fg_request("s-2"), status_only(200)};
   auto c = client();
-  auto inv = c.next();
-  ASSERT_TRUE(inv);
-  auto stream = c.stream_response(inv->request_id, "");
-  ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->write("partial"));
-  auto done = stream->fail("StreamError", R"({"errorType":"StreamError","errorMessage":"x"})");
-  ASSERT_TRUE(done);
-  ASSERT_EQ(fg_->sent.size(), 2u);
-  EXPECT_EQ(fg_->sent[1].target, "/v1/runtime/invocation/error/s-2");
-  EXPECT_EQ(fg_->sent[1].error_type, "StreamError");
-  EXPECT_EQ(fg_->sent[1].body, R"({"errorType":"StreamError","errorMessage":"x"})");
+  testing::expect_failed_stream_posted_as_error(c, *fg_, 1, "/v1/runtime/invocation/error/s-2");
 }
 
 }  // namespace

@@ -195,35 +195,13 @@ TEST_F(scf_transport_test, init_error_stays_local) {
 TEST_F(scf_transport_test, a_streamed_response_is_posted_whole) {
   scf_->script = {status_only(200), recorded_scf_next("s-1"), status_only(200)};
   auto c = client();
-  auto inv = c.next();
-  ASSERT_TRUE(inv);
-  auto stream = c.stream_response(inv->request_id, "text/plain");
-  ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->write("hello "));
-  ASSERT_TRUE(stream->write("world"));
-  EXPECT_EQ(scf_->sent.size(), 2u);  // nothing sent while streaming
-  auto done = stream->finish();
-  ASSERT_TRUE(done);
-  EXPECT_EQ(*done, post_status::accepted);
-  ASSERT_EQ(scf_->sent.size(), 3u);
-  EXPECT_EQ(scf_->sent[2].target, "/runtime/invocation/response");
-  EXPECT_EQ(scf_->sent[2].body, "hello world");
+  testing::expect_stream_posted_whole(c, *scf_, 2, "/runtime/invocation/response");
 }
 
 TEST_F(scf_transport_test, a_failed_stream_is_posted_as_an_error) {
   scf_->script = {status_only(200), recorded_scf_next("s-2"), status_only(200)};
   auto c = client();
-  auto inv = c.next();
-  ASSERT_TRUE(inv);
-  auto stream = c.stream_response(inv->request_id, "");
-  ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->write("partial"));
-  auto done = stream->fail("StreamError", R"({"errorType":"StreamError","errorMessage":"x"})");
-  ASSERT_TRUE(done);
-  ASSERT_EQ(scf_->sent.size(), 3u);
-  EXPECT_EQ(scf_->sent[2].target, "/runtime/invocation/error");
-  EXPECT_EQ(scf_->sent[2].error_type, "StreamError");
-  EXPECT_EQ(scf_->sent[2].body, R"({"errorType":"StreamError","errorMessage":"x"})");
+  testing::expect_failed_stream_posted_as_error(c, *scf_, 2, "/runtime/invocation/error");
 }
 
 }  // namespace

@@ -4,11 +4,13 @@
 // the transport under the real lambda_client and check the platform's side of the wire.
 #pragma once
 
+#include "lamella/lambda_client.h"
 #include "lamella/transport.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <deque>
 #include <memory>
 #include <string>
@@ -75,6 +77,49 @@ inline void expect_error_post(const wire_request& w, std::string_view target, st
   ASSERT_TRUE(error.is_object()) << w.body;
   EXPECT_EQ(error.at("errorType"), boost::json::value(type));
   EXPECT_EQ(error.at("errorMessage"), boost::json::value(message));
+}
+
+/// Streams "hello " then "world" as the response to `client`'s next invocation and checks that
+/// nothing reaches the platform while streaming, then one accepted post of the whole body to
+/// `target`. `platform`'s script must hold the invocation and the post's answer; `before` is how
+/// many requests the platform gets to hand out the invocation.
+inline void expect_stream_posted_whole(lambda_client& client, const scripted_platform& platform,
+                                       std::size_t before, std::string_view target) {
+  auto inv = client.next();
+  ASSERT_TRUE(inv);
+  ASSERT_EQ(platform.sent.size(), before);
+  auto stream = client.stream_response(inv->request_id, "text/plain");
+  ASSERT_TRUE(stream);
+  ASSERT_TRUE(stream->write("hello "));
+  ASSERT_TRUE(stream->write("world"));
+  EXPECT_EQ(platform.sent.size(), before);  // nothing sent while streaming
+  auto done = stream->finish();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(*done, post_status::accepted);
+  ASSERT_EQ(platform.sent.size(), before + 1);
+  EXPECT_EQ(platform.sent.back().target, target);
+  EXPECT_EQ(platform.sent.back().body, "hello world");
+}
+
+/// Fails the response stream to `client`'s next invocation after a partial write and checks that
+/// the platform gets one error post to `target` with the failure's type and body (the partial
+/// output dropped). `platform`'s script must hold the invocation and the post's answer; `before`
+/// is how many requests the platform gets to hand out the invocation.
+inline void expect_failed_stream_posted_as_error(lambda_client& client,
+                                                 const scripted_platform& platform,
+                                                 std::size_t before, std::string_view target) {
+  auto inv = client.next();
+  ASSERT_TRUE(inv);
+  ASSERT_EQ(platform.sent.size(), before);
+  auto stream = client.stream_response(inv->request_id, "");
+  ASSERT_TRUE(stream);
+  ASSERT_TRUE(stream->write("partial"));
+  auto done = stream->fail("StreamError", R"({"errorType":"StreamError","errorMessage":"x"})");
+  ASSERT_TRUE(done);
+  ASSERT_EQ(platform.sent.size(), before + 1);
+  EXPECT_EQ(platform.sent.back().target, target);
+  EXPECT_EQ(platform.sent.back().error_type, "StreamError");
+  EXPECT_EQ(platform.sent.back().body, R"({"errorType":"StreamError","errorMessage":"x"})");
 }
 
 }  // namespace lamella::testing
