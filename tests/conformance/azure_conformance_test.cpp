@@ -7,7 +7,6 @@
 // the error JSON (the host then fails the invocation). The handler's request id is the
 // invocation id the host sent.
 #include "conformance_support.h"
-#include "raw_http.h"
 
 namespace lamella::conformance {
 namespace {
@@ -35,8 +34,6 @@ class azure_conformance : public ::testing::TestWithParam<push_runner> {};
 
 TEST_P(azure_conformance, every_case_of_the_table) {
   const auto& runner = GetParam();
-  const auto cases = load_cases();
-  ASSERT_GE(cases.size(), 5u) << "the table must not be empty: " << cases_file;
   push_function fn(runner.language, runner.platform);
   ASSERT_NE(fn.port(), 0) << "the bootstrap did not start a server; its output:\n" << fn.log();
   testing::raw_connection connection(fn.port());
@@ -44,37 +41,25 @@ TEST_P(azure_conformance, every_case_of_the_table) {
   const auto ready = connection.exchange("GET", "/");
   ASSERT_TRUE(ready) << fn.log();
   EXPECT_EQ(ready->status, 200u);
-  int sequence = 0;
-  for (const auto& entry : cases) {
-    const auto& tc = entry.as_object();
-    SCOPED_TRACE(runner.name + " / " + std::string(tc.at("name").as_string()));
-    const auto& expect = tc.at("expect").as_object();
-    const std::string number = std::to_string(++sequence);
-    const std::string invocation_id =
-        "0f6e2a4c-0000-4000-8000-" + std::string(12 - number.size(), '0') + number;
-    ASSERT_TRUE(connection.send_bytes(payload_request(tc.at("event"), invocation_id))) << fn.log();
-    const auto r = connection.read_response();
-    ASSERT_TRUE(r) << "the connection closed without an answer; the log:\n" << fn.log();
-    const bool error = expect.contains("error_type");
-    EXPECT_EQ(r->status, error ? 500u : 200u) << r->body.substr(0, 300);
-    EXPECT_EQ(media_type(r->header("content-type")), "application/json");
-    boost::system::error_code ec;
-    const auto body = boost::json::parse(r->body, ec);
-    ASSERT_FALSE(ec) << "not JSON: " << r->body.substr(0, 300);
-    if (error) {
-      expect_case(expect, body, true, [](std::string_view) { return false; });
-    } else {
-      ASSERT_TRUE(body.is_object()) << r->body.substr(0, 300);
-      EXPECT_EQ(body.at("Outputs"), boost::json::object());
-      EXPECT_EQ(body.at("Logs"), boost::json::array());
-      ASSERT_TRUE(body.as_object().contains("ReturnValue")) << r->body.substr(0, 300);
-      expect_case(expect, body.at("ReturnValue"), false,
-                  [&](std::string_view id) { return id == invocation_id; });
-    }
-    expect_logs(expect, fn);
-  }
-  EXPECT_EQ(fn.terminate(), 0) << fn.log();
-  EXPECT_TRUE(connection.wait_closed());
+  run_table(
+      fn, runner.name, [&](const boost::json::object& tc, int number, platform_answer& answer) {
+        const std::string n = std::to_string(number);
+        const std::string invocation_id =
+            "0f6e2a4c-0000-4000-8000-" + std::string(12 - n.size(), '0') + n;
+        const auto r = round_trip(connection, fn, payload_request(tc.at("event"), invocation_id));
+        ASSERT_TRUE(r);
+        read_json_answer(*r, tc, 500u, answer);
+        if (answer.is_error || ::testing::Test::HasFatalFailure()) return;  // the error JSON itself
+        // A success is the host's envelope around the result.
+        const auto body = std::move(answer.result);
+        ASSERT_TRUE(body.is_object()) << r->body.substr(0, 300);
+        EXPECT_EQ(body.at("Outputs"), boost::json::object());
+        EXPECT_EQ(body.at("Logs"), boost::json::array());
+        ASSERT_TRUE(body.as_object().contains("ReturnValue")) << r->body.substr(0, 300);
+        answer.result = body.at("ReturnValue");
+        answer.is_request_id = [invocation_id](std::string_view id) { return id == invocation_id; };
+      });
+  expect_clean_stop(fn, &connection);
 }
 
 INSTANTIATE_TEST_SUITE_P(platforms, azure_conformance, ::testing::ValuesIn(push_runners({"azure"})),

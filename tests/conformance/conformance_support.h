@@ -5,6 +5,8 @@
 // and drives the table through that platform's own protocol.
 #pragma once
 
+#include "raw_http.h"
+
 #include "lamella/emulator.h"
 
 #include <boost/json.hpp>
@@ -27,6 +29,7 @@
 #include <future>
 #include <initializer_list>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -355,6 +358,135 @@ inline void expect_logs(const boost::json::object& expect, push_function& fn) {
     EXPECT_TRUE(fn.wait_for_log(s.as_string(), std::chrono::seconds(10)))
         << s << " is not in the log:\n"
         << fn.log();
+  }
+}
+
+/// True when the case expects a function error (expect.error_type).
+inline bool expects_error(const boost::json::object& tc) {
+  return tc.at("expect").as_object().contains("error_type");
+}
+
+/// True when the case expects a null result (expect.body is null): the platforms that answer a
+/// null result with 204 and no body (http, gcf, fission) check that instead of a result.
+inline bool expects_null(const boost::json::object& tc) {
+  const auto& expect = tc.at("expect").as_object();
+  return !expects_error(tc) && expect.contains("body") && expect.at("body").is_null();
+}
+
+/// Sends one request over `connection` and reads the answer: nullopt, with a failure that shows
+/// the function's log, when the connection could not carry it.
+inline std::optional<testing::raw_response> round_trip(testing::raw_connection& connection,
+                                                       push_function& fn,
+                                                       std::string_view request) {
+  if (!connection.send_bytes(request)) {
+    ADD_FAILURE() << "the request could not be sent; the log:\n" << fn.log();
+    return std::nullopt;
+  }
+  auto r = connection.read_response();
+  if (!r) {
+    ADD_FAILURE() << "the connection closed without an answer; the log:\n" << fn.log();
+  }
+  return r;
+}
+
+/// The body of an answer that must be JSON: checks its Content-Type is application/json;
+/// nullopt, with a failure, when the body does not parse.
+inline std::optional<boost::json::value> json_body(const testing::raw_response& r) {
+  EXPECT_EQ(media_type(r.header("content-type")), "application/json");
+  boost::system::error_code ec;
+  auto body = boost::json::parse(r.body, ec);
+  if (ec) {
+    ADD_FAILURE() << "not JSON: " << r.body.substr(0, 300);
+    return std::nullopt;
+  }
+  return body;
+}
+
+/// What a platform answered to one case, unwrapped from its envelope: what expect_case checks.
+struct platform_answer {
+  /// The handler's result, or the error object (errorType, errorMessage) when `is_error`.
+  boost::json::value result;
+  /// The platform marked the answer a function error.
+  bool is_error = false;
+  /// False when the answer carries no result to check (a 204 for a null result, which the
+  /// exchange checked itself).
+  bool has_result = true;
+  /// The ids "$request_id" in expect.body stands for (by default none).
+  std::function<bool(std::string_view)> is_request_id = [](std::string_view) { return false; };
+};
+
+/// The answer of the platforms that return the result as a JSON body: `error_status` (e.g. 500)
+/// with the error JSON for a function error, 200 with the result otherwise. Checks the status
+/// and Content-Type and fills `answer` from the body.
+inline void read_json_answer(const testing::raw_response& r, const boost::json::object& tc,
+                             unsigned error_status, platform_answer& answer) {
+  answer.is_error = expects_error(tc);
+  EXPECT_EQ(r.status, answer.is_error ? error_status : 200u) << r.body.substr(0, 300);
+  auto body = json_body(r);
+  ASSERT_TRUE(body);
+  answer.result = std::move(*body);
+}
+
+/// The answer of the platforms that return an event's result as HTTP (http's CloudEvents, gcf,
+/// fission): as read_json_answer with 500 for a function error, except that a null result is
+/// 204 with no body (then `answer` has no result).
+inline void read_event_answer(const testing::raw_response& r, const boost::json::object& tc,
+                              platform_answer& answer) {
+  if (!expects_null(tc)) {
+    read_json_answer(r, tc, 500u, answer);
+    return;
+  }
+  EXPECT_EQ(r.status, 204u) << r.body.substr(0, 300);
+  EXPECT_EQ(r.body, "");
+  answer.has_result = false;
+}
+
+/// A structured-mode CloudEvent's body (CloudEvents HTTP binding, platform-contracts.md §5.4)
+/// whose `data` is `event`: the http adapter (and fission's) gives the handler `data` unchanged.
+inline std::string structured_cloud_event(const boost::json::value& event, std::string_view id) {
+  boost::json::object ce;
+  ce["specversion"] = "1.0";
+  ce["id"] = id;
+  ce["source"] = "/lamella/conformance";
+  ce["type"] = "dev.lamella.conformance";
+  ce["datacontenttype"] = "application/json";
+  ce["data"] = event;
+  return boost::json::serialize(ce);
+}
+
+/// A platform's protocol for one case: sends `tc` (its event; `number` counts the cases from 1
+/// for the ids the platform sends), checks the platform's own answer (status, headers, envelope)
+/// and fills `answer`. It may use ASSERT_*: a fatal failure ends the table.
+using case_exchange =
+    std::function<void(const boost::json::object& tc, int number, platform_answer& answer)>;
+
+/// Runs every case of the table (cases.json) against a started function through `exchange`, then
+/// checks each case's result (expect_case) and log lines (expect_logs). Traces "<trace> / <case>".
+/// Returns at the first fatal failure.
+inline void run_table(push_function& fn, const std::string& trace, const case_exchange& exchange) {
+  const auto cases = load_cases();
+  ASSERT_GE(cases.size(), 5u) << "the table must not be empty: " << cases_file;
+  int number = 0;
+  for (const auto& entry : cases) {
+    const auto& tc = entry.as_object();
+    SCOPED_TRACE(trace + " / " + std::string(tc.at("name").as_string()));
+    platform_answer answer;
+    exchange(tc, ++number, answer);
+    if (::testing::Test::HasFatalFailure()) return;
+    const auto& expect = tc.at("expect").as_object();
+    if (answer.has_result) {
+      expect_case(expect, answer.result, answer.is_error, answer.is_request_id);
+    }
+    expect_logs(expect, fn);
+  }
+}
+
+/// A platform stops an instance with SIGTERM: the process must exit 0 and, when `connection` is
+/// given, close the idle keep-alive connection.
+inline void expect_clean_stop(push_function& fn, testing::raw_connection* connection = nullptr) {
+  EXPECT_EQ(fn.terminate(), 0) << fn.log();
+  if (connection != nullptr) {
+    EXPECT_TRUE(connection->wait_closed());
   }
 }
 

@@ -8,7 +8,6 @@
 //     the requests the platform sends (FC: POST /invoke; http: a structured-mode CloudEvent).
 // The other platforms have their own files (<platform>_conformance_test.cpp).
 #include "conformance_support.h"
-#include "raw_http.h"
 
 namespace lamella::conformance {
 namespace {
@@ -105,14 +104,7 @@ std::string fc_invoke_request(std::string_view event, std::string_view request_i
 /// A structured-mode CloudEvent (CloudEvents HTTP binding, platform-contracts.md §5.4) whose
 /// `data` is the event: the http adapter gives the handler `data` unchanged.
 std::string cloud_event_request(const boost::json::value& event, std::string_view id) {
-  boost::json::object ce;
-  ce["specversion"] = "1.0";
-  ce["id"] = id;
-  ce["source"] = "/lamella/conformance";
-  ce["type"] = "dev.lamella.conformance";
-  ce["datacontenttype"] = "application/json";
-  ce["data"] = event;
-  const std::string body = boost::json::serialize(ce);
+  const std::string body = structured_cloud_event(event, id);
   std::string r =
       "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
       "Content-Type: application/cloudevents+json; charset=UTF-8\r\n";
@@ -137,73 +129,32 @@ class push_conformance : public ::testing::TestWithParam<push_runner> {};
 TEST_P(push_conformance, every_case_of_the_table) {
   const auto& runner = GetParam();
   const bool fc = runner.platform == "fc";
-  const auto cases = load_cases();
-  ASSERT_GE(cases.size(), 5u) << "the table must not be empty: " << cases_file;
   push_function fn(runner.language, runner.platform);
   ASSERT_NE(fn.port(), 0) << "the bootstrap did not start a server; its output:\n" << fn.log();
   testing::raw_connection connection(fn.port());
-  int sequence = 0;
-  for (const auto& entry : cases) {
-    const auto& tc = entry.as_object();
-    const std::string name(tc.at("name").as_string());
-    SCOPED_TRACE(runner.name + " / " + name);
-    const auto& expect = tc.at("expect").as_object();
-    const std::string sent_id = "conformance-" + runner.name + "-" + std::to_string(++sequence);
-    const std::string request =
-        fc ? fc_invoke_request(boost::json::serialize(tc.at("event")), sent_id)
-           : cloud_event_request(tc.at("event"), sent_id);
-    ASSERT_TRUE(connection.send_bytes(request)) << fn.log();
-    const auto r = connection.read_response();
-    ASSERT_TRUE(r) << "the connection closed without an answer; the log:\n" << fn.log();
-
-    const bool error = expect.contains("error_type");
-    const bool no_content = !fc && !error && expect.contains("body") && expect.at("body").is_null();
-    if (fc) {
-      EXPECT_EQ(r->status, error ? 404u : 200u) << r->body.substr(0, 300);
-      EXPECT_EQ(r->header("x-fc-status"), error ? "404" : "200");
-      EXPECT_EQ(r->header("x-fc-error-type"), error ? "UnhandledInvocationError" : "");
-    } else {
-      EXPECT_EQ(r->status, error ? 500u : no_content ? 204u : 200u) << r->body.substr(0, 300);
-    }
-    if (no_content) {
-      EXPECT_EQ(r->body, "");
-    } else {
-      EXPECT_EQ(media_type(r->header("content-type")), "application/json");
-      boost::system::error_code ec;
-      const auto body = boost::json::parse(r->body, ec);
-      ASSERT_FALSE(ec) << "not JSON: " << r->body.substr(0, 300);
-      if (error) {
-        ASSERT_TRUE(body.is_object()) << r->body.substr(0, 300);
-        EXPECT_EQ(body.at("errorType"), expect.at("error_type"));
-        if (expect.contains("error_message")) {
-          EXPECT_EQ(body.at("errorMessage"), expect.at("error_message"));
+  run_table(
+      fn, runner.name, [&](const boost::json::object& tc, int number, platform_answer& answer) {
+        const std::string sent_id = "conformance-" + runner.name + "-" + std::to_string(number);
+        const auto r =
+            round_trip(connection, fn,
+                       fc ? fc_invoke_request(boost::json::serialize(tc.at("event")), sent_id)
+                          : cloud_event_request(tc.at("event"), sent_id));
+        ASSERT_TRUE(r);
+        if (fc) {
+          const bool error = expects_error(tc);
+          EXPECT_EQ(r->header("x-fc-status"), error ? "404" : "200");
+          EXPECT_EQ(r->header("x-fc-error-type"), error ? "UnhandledInvocationError" : "");
+          read_json_answer(*r, tc, 404u, answer);
+        } else {
+          read_event_answer(*r, tc, answer);
         }
-      }
-      if (expect.contains("body")) {
-        EXPECT_TRUE(json_matches(expect.at("body"), body,
-                                 [&](std::string_view id) {
-                                   return fc ? id == sent_id : is_server_made_request_id(id);
-                                 }))
-            << "want " << expect.at("body") << "\ngot  " << r->body.substr(0, 300);
-      }
-      if (expect.contains("body_string_length")) {
-        ASSERT_TRUE(body.is_string());
-        EXPECT_EQ(body.as_string().size(),
-                  expect.at("body_string_length").to_number<std::size_t>());
-      }
-    }
-    if (expect.contains("log_contains")) {
-      for (const auto& s : expect.at("log_contains").as_array()) {
-        EXPECT_TRUE(fn.wait_for_log(s.as_string(), std::chrono::seconds(10)))
-            << s << " is not in the log:\n"
-            << fn.log();
-      }
-    }
-  }
+        answer.is_request_id = [fc, sent_id](std::string_view id) {
+          return fc ? id == sent_id : is_server_made_request_id(id);
+        };
+      });
   // A platform stops an instance with SIGTERM: the server closes the idle connection, runs the
   // shutdown hooks and the process exits 0.
-  EXPECT_EQ(fn.terminate(), 0) << fn.log();
-  EXPECT_TRUE(connection.wait_closed());
+  expect_clean_stop(fn, &connection);
 }
 
 INSTANTIATE_TEST_SUITE_P(platforms, push_conformance,

@@ -6,7 +6,6 @@
 // request), so each case's event travels as a structured-mode CloudEvent, whose `data` the
 // handler receives unchanged, as on the http platform.
 #include "conformance_support.h"
-#include "raw_http.h"
 
 #include <fstream>
 
@@ -16,14 +15,7 @@ namespace {
 /// A structured-mode CloudEvent whose `data` is `event`, as Fission's router forwards it (path
 /// "/" after the trigger's prefix, X-Fission-* headers added).
 std::string fission_request(const boost::json::value& event, std::string_view id) {
-  boost::json::object ce;
-  ce["specversion"] = "1.0";
-  ce["id"] = id;
-  ce["source"] = "/lamella/conformance";
-  ce["type"] = "dev.lamella.conformance";
-  ce["datacontenttype"] = "application/json";
-  ce["data"] = event;
-  const std::string body = boost::json::serialize(ce);
+  const std::string body = structured_cloud_event(event, id);
   std::string r =
       "POST / HTTP/1.1\r\nHost: conformance.default\r\n"
       "Content-Type: application/cloudevents+json; charset=UTF-8\r\n"
@@ -58,8 +50,6 @@ class fission_conformance : public ::testing::TestWithParam<push_runner> {};
 // function error 500 + the error JSON. Request ids are the server's own (Fission sends none).
 TEST_P(fission_conformance, every_case_of_the_table) {
   const auto& runner = GetParam();
-  const auto cases = load_cases();
-  ASSERT_GE(cases.size(), 5u);
   push_function fn(runner.language, runner.platform);
   ASSERT_NE(fn.port(), 0) << "the bootstrap did not start a server; its output:\n" << fn.log();
 
@@ -78,30 +68,15 @@ TEST_P(fission_conformance, every_case_of_the_table) {
   ASSERT_EQ(specialize->status, 200u) << specialize->body << fn.log();
 
   testing::raw_connection connection(fn.port());
-  int sequence = 0;
-  for (const auto& entry : cases) {
-    const auto& tc = entry.as_object();
-    const std::string name(tc.at("name").as_string());
-    SCOPED_TRACE(runner.name + " / " + name);
-    const auto& expect = tc.at("expect").as_object();
-    const std::string sent_id = "fission-" + runner.name + "-" + std::to_string(++sequence);
-    ASSERT_TRUE(connection.send_bytes(fission_request(tc.at("event"), sent_id))) << fn.log();
-    const auto r = connection.read_response();
-    ASSERT_TRUE(r) << "the connection closed without an answer; the log:\n" << fn.log();
-    const bool error = expect.contains("error_type");
-    const bool no_content = !error && expect.contains("body") && expect.at("body").is_null();
-    EXPECT_EQ(r->status, error ? 500u : no_content ? 204u : 200u) << r->body.substr(0, 300);
-    if (no_content) {
-      EXPECT_EQ(r->body, "");
-      continue;
-    }
-    EXPECT_EQ(media_type(r->header("content-type")), "application/json");
-    boost::system::error_code ec;
-    const auto body = boost::json::parse(r->body, ec);
-    ASSERT_FALSE(ec) << "not JSON: " << r->body.substr(0, 300);
-    expect_case(expect, body, error, is_server_made_request_id);
-    expect_logs(expect, fn);
-  }
+  run_table(fn, runner.name,
+            [&](const boost::json::object& tc, int number, platform_answer& answer) {
+              const std::string sent_id = "fission-" + runner.name + "-" + std::to_string(number);
+              const auto r = round_trip(connection, fn, fission_request(tc.at("event"), sent_id));
+              ASSERT_TRUE(r);
+              read_event_answer(*r, tc, answer);
+              answer.is_request_id = is_server_made_request_id;
+            });
+  if (HasFatalFailure()) return;
   // Specialised once: a second specialize is refused; health stays good.
   const auto again = once(fn.port(), "POST", "/v2/specialize",
                           specialize_body(runner.language.dir, runner.language.handler));
@@ -111,7 +86,7 @@ TEST_P(fission_conformance, every_case_of_the_table) {
   const auto still = once(fn.port(), "GET", "/healthz");
   ASSERT_TRUE(still);
   EXPECT_EQ(still->status, 200u);
-  EXPECT_EQ(fn.terminate(), 0) << fn.log();
+  expect_clean_stop(fn);
 }
 
 INSTANTIATE_TEST_SUITE_P(platforms, fission_conformance,

@@ -5,7 +5,6 @@
 // call at a time on one connection, with Fn-Call-Id and Fn-Deadline; then an HTTP-trigger call,
 // then SIGTERM. C++, Python and Node handlers run unchanged.
 #include "conformance_support.h"
-#include "raw_http.h"
 
 #include <sys/stat.h>
 
@@ -58,8 +57,6 @@ class fn_conformance : public ::testing::TestWithParam<push_runner> {};
 // the Fn-Call-Id the agent sent.
 TEST_P(fn_conformance, every_case_of_the_table_then_an_http_trigger_then_sigterm) {
   const auto& runner = GetParam();
-  const auto cases = load_cases();
-  ASSERT_GE(cases.size(), 5u) << "the table must not be empty: " << cases_file;
   push_function fn(runner.language, runner.platform);
   ASSERT_FALSE(fn.socket_path().empty()) << "the bootstrap did not start a server; its output:\n"
                                          << fn.log();
@@ -78,29 +75,18 @@ TEST_P(fn_conformance, every_case_of_the_table_then_an_http_trigger_then_sigterm
   EXPECT_EQ(info.st_mode & 0777, 0666U);
 
   testing::raw_connection connection(link);
-  int sequence = 0;
-  for (const auto& entry : cases) {
-    const auto& tc = entry.as_object();
-    const std::string name(tc.at("name").as_string());
-    SCOPED_TRACE(runner.name + " / " + name);
-    const auto& expect = tc.at("expect").as_object();
-    const std::string call_id = "01CONFORMANCE" + runner.name + std::to_string(++sequence);
-    ASSERT_TRUE(
-        connection.send_bytes(call_request(boost::json::serialize(tc.at("event")), call_id)))
-        << fn.log();
-    const auto r = connection.read_response();
-    ASSERT_TRUE(r) << "the connection closed without an answer; the log:\n" << fn.log();
-    const bool error = expect.contains("error_type");
-    EXPECT_EQ(r->status, error ? 502u : 200u) << r->body.substr(0, 300);
-    EXPECT_EQ(r->header("Fn-Http-Status"), "");  // a plain call, not an HTTP trigger
-    EXPECT_TRUE(r->header("Fn-Fdk-Version").starts_with("lamella/"));
-    EXPECT_EQ(media_type(r->header("content-type")), "application/json");
-    boost::system::error_code ec;
-    const auto body = boost::json::parse(r->body, ec);
-    ASSERT_FALSE(ec) << "not JSON: " << r->body.substr(0, 300);
-    expect_case(expect, body, error, [&](std::string_view id) { return id == call_id; });
-    expect_logs(expect, fn);
-  }
+  run_table(fn, runner.name,
+            [&](const boost::json::object& tc, int number, platform_answer& answer) {
+              const std::string call_id = "01CONFORMANCE" + runner.name + std::to_string(number);
+              const auto r = round_trip(
+                  connection, fn, call_request(boost::json::serialize(tc.at("event")), call_id));
+              ASSERT_TRUE(r);
+              EXPECT_EQ(r->header("Fn-Http-Status"), "");  // a plain call, not an HTTP trigger
+              EXPECT_TRUE(r->header("Fn-Fdk-Version").starts_with("lamella/"));
+              read_json_answer(*r, tc, 502u, answer);
+              answer.is_request_id = [call_id](std::string_view id) { return id == call_id; };
+            });
+  if (HasFatalFailure()) return;
 
   // An HTTP trigger: the client's request wrapped in Fn-Http-* headers; the handler's HTTP
   // response wrapped back.
@@ -123,8 +109,7 @@ TEST_P(fn_conformance, every_case_of_the_table_then_an_http_trigger_then_sigterm
   EXPECT_EQ(r->body, "/t/app/route?x=1");
 
   // The agent stops a container with SIGTERM: the FDK removes its socket files and exits 0.
-  EXPECT_EQ(fn.terminate(), 0) << fn.log();
-  EXPECT_TRUE(connection.wait_closed());
+  expect_clean_stop(fn, &connection);
   std::error_code ec;
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(link, ec)));
   EXPECT_FALSE(std::filesystem::exists(fn.socket_dir() / "phonylsnr.sock", ec));

@@ -10,7 +10,6 @@
 // through the emulator's FunctionGraph dialect; an HTTP function's own requests (API Gateway
 // events) are tested with samples/python-api in tests/integration/cli_test.cpp.
 #include "conformance_support.h"
-#include "raw_http.h"
 
 #include <algorithm>
 
@@ -35,42 +34,26 @@ class functiongraph_http_conformance : public ::testing::TestWithParam<push_runn
 
 TEST_P(functiongraph_http_conformance, every_case_of_the_table) {
   const auto& runner = GetParam();
-  const auto cases = load_cases();
-  ASSERT_GE(cases.size(), 5u) << "the table must not be empty: " << cases_file;
   push_function fn(runner.language, runner.platform);
   ASSERT_NE(fn.port(), 0) << "the bootstrap did not start a server; its output:\n" << fn.log();
   testing::raw_connection connection(fn.port());
 
   // The initializer: answered once the function has initialised.
-  ASSERT_TRUE(connection.send_bytes(fg_request("/init", "", "init-" + runner.name)));
-  const auto init = connection.read_response();
-  ASSERT_TRUE(init) << fn.log();
+  const auto init = round_trip(connection, fn, fg_request("/init", "", "init-" + runner.name));
+  ASSERT_TRUE(init);
   EXPECT_EQ(init->status, 200u) << init->body;
 
-  int sequence = 0;
-  for (const auto& entry : cases) {
-    const auto& tc = entry.as_object();
-    const std::string name(tc.at("name").as_string());
-    SCOPED_TRACE(runner.name + " / " + name);
-    const auto& expect = tc.at("expect").as_object();
-    const std::string sent_id = "fg-" + runner.name + "-" + std::to_string(++sequence);
-    ASSERT_TRUE(connection.send_bytes(
-        fg_request("/invoke", boost::json::serialize(tc.at("event")), sent_id)))
-        << fn.log();
-    const auto r = connection.read_response();
-    ASSERT_TRUE(r) << "the connection closed without an answer; the log:\n" << fn.log();
-    const bool error = expect.contains("error_type");
-    EXPECT_EQ(r->status, error ? 500u : 200u) << r->body.substr(0, 300);
-    EXPECT_EQ(media_type(r->header("content-type")), "application/json");
-    boost::system::error_code ec;
-    const auto body = boost::json::parse(r->body, ec);
-    ASSERT_FALSE(ec) << "not JSON: " << r->body.substr(0, 300);
-    expect_case(expect, body, error, [&](std::string_view id) { return id == sent_id; });
-    expect_logs(expect, fn);
-  }
+  run_table(
+      fn, runner.name, [&](const boost::json::object& tc, int number, platform_answer& answer) {
+        const std::string sent_id = "fg-" + runner.name + "-" + std::to_string(number);
+        const auto r = round_trip(
+            connection, fn, fg_request("/invoke", boost::json::serialize(tc.at("event")), sent_id));
+        ASSERT_TRUE(r);
+        read_json_answer(*r, tc, 500u, answer);
+        answer.is_request_id = [sent_id](std::string_view id) { return id == sent_id; };
+      });
   // FunctionGraph stops an instance with SIGTERM: the server drains and the process exits 0.
-  EXPECT_EQ(fn.terminate(), 0) << fn.log();
-  EXPECT_TRUE(connection.wait_closed());
+  expect_clean_stop(fn, &connection);
 }
 
 INSTANTIATE_TEST_SUITE_P(platforms, functiongraph_http_conformance,

@@ -6,7 +6,6 @@
 // (application/json); a function error: 500 with the error JSON. The handler's request id is the
 // event-id sent. Also checked once per language: `GET /healthz` and the `GET /metrics` counters.
 #include "conformance_support.h"
-#include "raw_http.h"
 
 namespace lamella::conformance {
 namespace {
@@ -27,52 +26,45 @@ class kubeless_conformance : public ::testing::TestWithParam<push_runner> {};
 
 TEST_P(kubeless_conformance, every_case_of_the_table) {
   const auto& runner = GetParam();
-  const auto cases = load_cases();
-  ASSERT_GE(cases.size(), 5u) << "the table must not be empty: " << cases_file;
   push_function fn(runner.language, runner.platform);
   ASSERT_NE(fn.port(), 0) << "the bootstrap did not start a server; its output:\n" << fn.log();
   testing::raw_connection connection(fn.port());
   const auto health = connection.exchange("GET", "/healthz");
   ASSERT_TRUE(health) << fn.log();
   EXPECT_EQ(health->status, 200u);
-  int sequence = 0;
+  int calls = 0;
   int errors = 0;
-  for (const auto& entry : cases) {
-    const auto& tc = entry.as_object();
-    SCOPED_TRACE(runner.name + " / " + std::string(tc.at("name").as_string()));
-    const auto& expect = tc.at("expect").as_object();
-    const std::string event_id = "kubeless-" + runner.name + "-" + std::to_string(++sequence);
-    ASSERT_TRUE(connection.send_bytes(event_request(tc.at("event"), event_id))) << fn.log();
-    const auto r = connection.read_response();
-    ASSERT_TRUE(r) << "the connection closed without an answer; the log:\n" << fn.log();
-    const bool error = expect.contains("error_type");
-    if (error) ++errors;
-    EXPECT_EQ(r->status, error ? 500u : 200u) << r->body.substr(0, 300);
-    // A string result is its text; everything else (the error JSON too) is JSON.
-    boost::json::value result;
-    if (media_type(r->header("content-type")) == "text/plain") {
-      result = boost::json::string(r->body);
-    } else {
-      EXPECT_EQ(media_type(r->header("content-type")), "application/json");
-      boost::system::error_code ec;
-      result = boost::json::parse(r->body, ec);
-      ASSERT_FALSE(ec) << "not JSON: " << r->body.substr(0, 300);
-      EXPECT_FALSE(result.is_string()) << "a string result must come as text/plain";
-    }
-    expect_case(expect, result, error, [&](std::string_view id) { return id == event_id; });
-    expect_logs(expect, fn);
-  }
+  run_table(fn, runner.name,
+            [&](const boost::json::object& tc, int number, platform_answer& answer) {
+              const std::string event_id = "kubeless-" + runner.name + "-" + std::to_string(number);
+              const auto r = round_trip(connection, fn, event_request(tc.at("event"), event_id));
+              ASSERT_TRUE(r);
+              ++calls;
+              const bool error = expects_error(tc);
+              if (error) ++errors;
+              EXPECT_EQ(r->status, error ? 500u : 200u) << r->body.substr(0, 300);
+              // A string result is its text; everything else (the error JSON too) is JSON.
+              if (media_type(r->header("content-type")) == "text/plain") {
+                answer.result = boost::json::string(r->body);
+              } else {
+                auto body = json_body(*r);
+                ASSERT_TRUE(body);
+                EXPECT_FALSE(body->is_string()) << "a string result must come as text/plain";
+                answer.result = std::move(*body);
+              }
+              answer.is_error = error;
+              answer.is_request_id = [event_id](std::string_view id) { return id == event_id; };
+            });
   const auto metrics = connection.exchange("GET", "/metrics");
   ASSERT_TRUE(metrics) << fn.log();
   EXPECT_EQ(metrics->status, 200u);
-  const std::string calls =
-      "function_calls_total{method=\"POST\"} " + std::to_string(sequence) + "\n";
+  const std::string calls_line =
+      "function_calls_total{method=\"POST\"} " + std::to_string(calls) + "\n";
   const std::string failures =
       "function_failures_total{method=\"POST\"} " + std::to_string(errors) + "\n";
-  EXPECT_NE(metrics->body.find(calls), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find(calls_line), std::string::npos) << metrics->body;
   EXPECT_NE(metrics->body.find(failures), std::string::npos) << metrics->body;
-  EXPECT_EQ(fn.terminate(), 0) << fn.log();
-  EXPECT_TRUE(connection.wait_closed());
+  expect_clean_stop(fn, &connection);
 }
 
 INSTANTIATE_TEST_SUITE_P(platforms, kubeless_conformance,

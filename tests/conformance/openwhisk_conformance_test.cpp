@@ -5,7 +5,6 @@
 // the answer's status, Content-Length and result shape, and the log sentinel on stdout and stderr
 // after the handler's own output.
 #include "conformance_support.h"
-#include "raw_http.h"
 
 #include <fstream>
 
@@ -75,8 +74,6 @@ class openwhisk_conformance : public ::testing::TestWithParam<push_runner> {};
 
 TEST_P(openwhisk_conformance, every_case_of_the_table) {
   const auto& runner = GetParam();
-  const auto cases = load_cases();
-  ASSERT_GE(cases.size(), 5u);
   push_function fn(runner.language, runner.platform);
   ASSERT_NE(fn.port(), 0) << "the bootstrap did not start a server; its output:\n" << fn.log();
   testing::raw_connection connection(fn.port());
@@ -104,56 +101,53 @@ TEST_P(openwhisk_conformance, every_case_of_the_table) {
             boost::json::parse(R"({"error":"Cannot initialize the action more than once."})"));
 
   std::size_t activations = 0;
-  for (const auto& entry : cases) {
-    const auto& tc = entry.as_object();
-    const std::string name(tc.at("name").as_string());
-    SCOPED_TRACE(runner.name + " / " + name);
-    const auto& expect = tc.at("expect").as_object();
-    const std::string activation_id = "ow" + std::to_string(activations) + "-" + runner.name;
-    const auto r = connection.exchange("POST", "/run", run_body(tc.at("event"), activation_id));
-    ASSERT_TRUE(r) << "the connection closed without an answer; the log:\n" << fn.log();
-    ++activations;
-    // Only 200 + {"error": ...} is an application error to the invoker; a success is 200 too.
-    EXPECT_EQ(r->status, 200u) << r->body.substr(0, 300);
-    EXPECT_TRUE(sized(*r));
-    EXPECT_EQ(media_type(r->header("content-type")), "application/json");
-    boost::system::error_code ec;
-    const auto body = boost::json::parse(r->body, ec);
-    ASSERT_FALSE(ec) << "not JSON: " << r->body.substr(0, 300);
-    ASSERT_TRUE(body.is_object() || body.is_array()) << "OpenWhisk wants an object or array";
-    const bool is_error = body.is_object() && body.as_object().contains("error");
-    // Objects and arrays are the result; any other value comes wrapped as {"result": value}.
-    boost::json::value result;
-    if (is_error) {
-      result = body.at("error");
-    } else if (expect.contains("body") && !expect.at("body").is_object() &&
-               !expect.at("body").is_array()) {
-      ASSERT_TRUE(body.as_object().contains("result")) << r->body.substr(0, 300);
-      EXPECT_EQ(body.as_object().size(), 1u);
-      result = body.at("result");
-    } else if (expect.contains("body_string_length")) {
-      result = body.at("result");
-    } else {
-      result = body;
-    }
-    expect_case(expect, result, is_error, [&](std::string_view id) { return id == activation_id; });
-    expect_logs(expect, fn);
+  run_table(
+      fn, runner.name, [&](const boost::json::object& tc, int number, platform_answer& answer) {
+        const auto& expect = tc.at("expect").as_object();
+        const std::string activation_id = "ow" + std::to_string(number - 1) + "-" + runner.name;
+        const auto r = connection.exchange("POST", "/run", run_body(tc.at("event"), activation_id));
+        ASSERT_TRUE(r) << "the connection closed without an answer; the log:\n" << fn.log();
+        ++activations;
+        // Only 200 + {"error": ...} is an application error to the invoker; a success is 200 too.
+        EXPECT_EQ(r->status, 200u) << r->body.substr(0, 300);
+        EXPECT_TRUE(sized(*r));
+        auto parsed = json_body(*r);
+        ASSERT_TRUE(parsed);
+        const auto& body = *parsed;
+        ASSERT_TRUE(body.is_object() || body.is_array()) << "OpenWhisk wants an object or array";
+        answer.is_error = body.is_object() && body.as_object().contains("error");
+        // Objects and arrays are the result; any other value comes wrapped as {"result": value}.
+        if (answer.is_error) {
+          answer.result = body.at("error");
+        } else if (expect.contains("body") && !expect.at("body").is_object() &&
+                   !expect.at("body").is_array()) {
+          ASSERT_TRUE(body.as_object().contains("result")) << r->body.substr(0, 300);
+          EXPECT_EQ(body.as_object().size(), 1u);
+          answer.result = body.at("result");
+        } else if (expect.contains("body_string_length")) {
+          answer.result = body.at("result");
+        } else {
+          answer.result = body;
+        }
+        answer.is_request_id = [activation_id](std::string_view id) { return id == activation_id; };
 
-    // The sentinel on both streams (one pipe here: two lines) after the handler's output.
-    const std::string log = wait_for_sentinels(fn, 2 * activations);
-    EXPECT_EQ(count_of(log, sentinel), 2 * activations)
-        << log.substr(log.size() > 2000 ? log.size() - 2000 : 0);
-    if (expect.contains("log_contains")) {
-      const auto marker =
-          log.find(std::string(expect.at("log_contains").as_array()[0].as_string()));
-      const auto this_end = nth(log, sentinel, 2 * activations - 1);
-      const auto previous_end = activations == 1 ? 0 : nth(log, sentinel, 2 * (activations - 1));
-      ASSERT_NE(marker, std::string::npos);
-      EXPECT_LT(marker, this_end) << "the sentinel came before the handler's output:\n" << log;
-      EXPECT_GT(marker, previous_end);
-    }
-  }
-  EXPECT_EQ(fn.terminate(), 0) << fn.log();
+        // The sentinel on both streams (one pipe here: two lines) after the handler's output.
+        const std::string log = wait_for_sentinels(fn, 2 * activations);
+        EXPECT_EQ(count_of(log, sentinel), 2 * activations)
+            << log.substr(log.size() > 2000 ? log.size() - 2000 : 0);
+        if (expect.contains("log_contains")) {
+          const auto marker =
+              log.find(std::string(expect.at("log_contains").as_array()[0].as_string()));
+          const auto this_end = nth(log, sentinel, 2 * activations - 1);
+          const auto previous_end =
+              activations == 1 ? 0 : nth(log, sentinel, 2 * (activations - 1));
+          ASSERT_NE(marker, std::string::npos);
+          EXPECT_LT(marker, this_end) << "the sentinel came before the handler's output:\n" << log;
+          EXPECT_GT(marker, previous_end);
+        }
+      });
+  if (HasFatalFailure()) return;
+  expect_clean_stop(fn);
 }
 
 INSTANTIATE_TEST_SUITE_P(platforms, openwhisk_conformance,

@@ -357,6 +357,7 @@ namespace {
 
 /// A language's hooks fixture.
 struct hooks_fixture {
+  std::string language;  ///< names the test parameter
   std::string dir;
   std::string handler;
   std::string second_hook;  ///< the second shutdown hook's marker (Node's is async)
@@ -365,14 +366,22 @@ struct hooks_fixture {
 };
 
 hooks_fixture python_hooks() {
-  return {LAMELLA_PUSH_FIXTURES "/python", "hooks.handler", "shutdown hook 2", "SIGTERM_HANDLER=1",
+  return {"python",
+          LAMELLA_PUSH_FIXTURES "/python",
+          "hooks.handler",
+          "shutdown hook 2",
+          "SIGTERM_HANDLER=1",
           "sigterm handler 15"};
 }
 
 #ifdef LAMELLA_WITH_NODE
 hooks_fixture node_hooks() {
-  return {LAMELLA_PUSH_FIXTURES "/node", "hooks.handler", "shutdown hook 2 (async)",
-          "SIGTERM_LISTENER=1", "sigterm listener"};
+  return {"node",
+          LAMELLA_PUSH_FIXTURES "/node",
+          "hooks.handler",
+          "shutdown hook 2 (async)",
+          "SIGTERM_LISTENER=1",
+          "sigterm listener"};
 }
 #endif
 
@@ -472,17 +481,49 @@ void a_failing_hook_makes_pre_stop_answer_the_fc_error(const hooks_fixture& f) {
 
 }  // namespace
 
-TEST(push_runtime_test, python_hooks_run_on_fc_pre_freeze_and_pre_stop) {
-  pre_freeze_and_pre_stop_run_the_hooks(python_hooks());
+// What Python and Node do alike, once per language.
+class push_runtime_hooks : public ::testing::TestWithParam<hooks_fixture> {};
+
+TEST_P(push_runtime_hooks, run_on_fc_pre_freeze_and_pre_stop) {
+  pre_freeze_and_pre_stop_run_the_hooks(GetParam());
 }
 
-TEST(push_runtime_test, python_shutdown_hooks_run_on_sigterm_and_the_process_exits_zero) {
-  sigterm_runs_the_hooks_and_exits_zero(python_hooks(), false);
+// Node's second hook is async: it is awaited.
+TEST_P(push_runtime_hooks, shutdown_hooks_run_on_sigterm_and_the_process_exits_zero) {
+  sigterm_runs_the_hooks_and_exits_zero(GetParam(), false);
 }
 
-TEST(push_runtime_test, a_python_sigterm_handler_runs_after_the_shutdown_hooks) {
-  sigterm_runs_the_hooks_and_exits_zero(python_hooks(), true);
+// Python's signal.signal() handler, Node's process.on('SIGTERM') listener.
+TEST_P(push_runtime_hooks, a_sigterm_handler_runs_after_the_shutdown_hooks) {
+  sigterm_runs_the_hooks_and_exits_zero(GetParam(), true);
 }
+
+// Python's hook raises, Node's rejects.
+TEST_P(push_runtime_hooks, a_failing_hook_makes_pre_stop_answer_404) {
+  a_failing_hook_makes_pre_stop_answer_the_fc_error(GetParam());
+}
+
+TEST_P(push_runtime_hooks, fc_log_lines_surround_each_invocation) {
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, fc_env(GetParam()));
+  initialized(fn);
+  invoke_and_expect_lines(fn, "fc-log-1");
+  invoke_and_expect_lines(fn, "fc-log-2");
+}
+
+namespace {
+
+std::vector<hooks_fixture> hooks_fixtures() {
+  std::vector<hooks_fixture> out{python_hooks()};
+#ifdef LAMELLA_WITH_NODE
+  out.push_back(node_hooks());
+#endif
+  return out;
+}
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(languages, push_runtime_hooks, ::testing::ValuesIn(hooks_fixtures()),
+                         [](const auto& param_info) { return param_info.param.language; });
 
 TEST(push_runtime_test, a_python_sigterm_handler_set_during_an_invocation_still_runs) {
   const auto f = python_hooks();
@@ -497,41 +538,7 @@ TEST(push_runtime_test, a_python_sigterm_handler_set_during_an_invocation_still_
   EXPECT_EQ(fn.wait(), 0);
 }
 
-TEST(push_runtime_test, a_raising_python_hook_makes_pre_stop_answer_404) {
-  a_failing_hook_makes_pre_stop_answer_the_fc_error(python_hooks());
-}
-
-TEST(push_runtime_test, fc_log_lines_surround_each_python_invocation) {
-  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, fc_env(python_hooks()));
-  initialized(fn);
-  invoke_and_expect_lines(fn, "fc-log-1");
-  invoke_and_expect_lines(fn, "fc-log-2");
-}
-
 #ifdef LAMELLA_WITH_NODE
-TEST(push_runtime_test, node_hooks_run_on_fc_pre_freeze_and_pre_stop) {
-  pre_freeze_and_pre_stop_run_the_hooks(node_hooks());
-}
-
-TEST(push_runtime_test, node_async_shutdown_hooks_are_awaited_on_sigterm) {
-  sigterm_runs_the_hooks_and_exits_zero(node_hooks(), false);
-}
-
-TEST(push_runtime_test, node_sigterm_listeners_run_after_the_shutdown_hooks) {
-  sigterm_runs_the_hooks_and_exits_zero(node_hooks(), true);
-}
-
-TEST(push_runtime_test, a_rejecting_node_hook_makes_pre_stop_answer_404) {
-  a_failing_hook_makes_pre_stop_answer_the_fc_error(node_hooks());
-}
-
-TEST(push_runtime_test, fc_log_lines_surround_each_node_invocation) {
-  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, fc_env(node_hooks()));
-  initialized(fn);
-  invoke_and_expect_lines(fn, "fc-log-1");
-  invoke_and_expect_lines(fn, "fc-log-2");
-}
-
 TEST(push_runtime_test, an_es_module_registers_hooks_through_create_require) {
   hooks_fixture f = node_hooks();
   f.handler = "hooks-esm.handler";
@@ -546,6 +553,16 @@ TEST(push_runtime_test, an_es_module_registers_hooks_through_create_require) {
 // ---- Azure Functions custom handlers, Kubeless, the Functions Framework: their own rules ----
 
 namespace {
+
+/// The interpreted languages' push fixtures, (handler, task root): Python and, when built, Node.
+std::vector<std::pair<std::string, std::string>> script_functions() {
+  std::vector<std::pair<std::string, std::string>> functions = {
+      {"app.handler", LAMELLA_PUSH_FIXTURES "/python"}};
+#ifdef LAMELLA_WITH_NODE
+  functions.emplace_back("index.handler", LAMELLA_PUSH_FIXTURES "/node");
+#endif
+  return functions;
+}
 
 /// A payload invocation as the Functions host sends it: POST /<function> with {Data, Metadata}.
 std::optional<raw_response> azure_invoke(raw_connection& c, const std::string& function,
@@ -618,12 +635,7 @@ TEST(push_runtime_test, azure_serves_payload_http_triggers_and_forwarded_request
 }
 
 TEST(push_runtime_test, azure_forwarded_requests_reach_python_and_node_handlers) {
-  std::vector<std::pair<std::string, std::string>> functions = {
-      {"app.handler", LAMELLA_PUSH_FIXTURES "/python"}};
-#ifdef LAMELLA_WITH_NODE
-  functions.emplace_back("index.handler", LAMELLA_PUSH_FIXTURES "/node");
-#endif
-  for (const auto& [handler, dir] : functions) {
+  for (const auto& [handler, dir] : script_functions()) {
     SCOPED_TRACE(handler);
     function_process fn(LAMELLA_GENERIC_BOOTSTRAP,
                         {"FUNCTIONS_CUSTOMHANDLER_PORT=0", "_HANDLER=" + handler,
@@ -677,12 +689,7 @@ TEST(push_runtime_test, kubeless_answers_408_after_func_timeout_and_keeps_servin
 }
 
 TEST(push_runtime_test, kubeless_times_out_python_and_node_handlers_with_408) {
-  std::vector<std::pair<std::string, std::string>> functions = {
-      {"app.handler", LAMELLA_PUSH_FIXTURES "/python"}};
-#ifdef LAMELLA_WITH_NODE
-  functions.emplace_back("index.handler", LAMELLA_PUSH_FIXTURES "/node");
-#endif
-  for (const auto& [handler, dir] : functions) {
+  for (const auto& [handler, dir] : script_functions()) {
     SCOPED_TRACE(handler);
     // MOD_NAME.FUNC_HANDLER is the handler, as Kubeless names it.
     const auto dot = handler.find('.');

@@ -5,6 +5,7 @@
 #include "client/functiongraph_transport.h"
 
 #include "client/lambda_protocol.h"
+#include "scripted_platform.h"
 
 #include "lamella/lambda_client.h"
 #include "lamella/outcome.h"
@@ -20,6 +21,7 @@ namespace lamella {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::status_only;
 
 detail::fg_function test_function() {
   detail::fg_function f;
@@ -46,13 +48,6 @@ http_response recorded_fg_request(std::string request_id = "8d3b1f7e-4c2a-4e55-9
                {"X-CFF-Invoke-Type", "sync"},
                {"Content-Length", "17"}};
   r.body = R"({"key1":"value1"})";
-  return r;
-}
-
-http_response status_only(unsigned code, std::string body = {}) {
-  http_response r;
-  r.status = code;
-  r.body = std::move(body);
   return r;
 }
 
@@ -153,42 +148,13 @@ TEST(functiongraph_translation, a_non_200_request_and_post_statuses) {
 
 // --- the transport, under the real lambda_client
 
-struct wire_request {
-  std::string method, target, body, error_type;
-};
-
-struct fake_fg {
-  std::deque<result<http_response>> script;
-  std::vector<wire_request> sent;
-};
-
-class scripted_transport final : public transport {
- public:
-  explicit scripted_transport(std::shared_ptr<fake_fg> fg) : fg_(std::move(fg)) {}
-  result<http_response> send(const http_request& r) override {
-    wire_request w{std::string(r.method), r.target, std::string(r.body), {}};
-    for (const auto& [name, value] : r.headers) {
-      if (iequals(name, "Lambda-Runtime-Function-Error-Type")) w.error_type = value;
-    }
-    fg_->sent.push_back(std::move(w));
-    if (fg_->script.empty()) return errc::runtime_api_unreachable;
-    auto next = std::move(fg_->script.front());
-    fg_->script.pop_front();
-    return next;
-  }
-  [[nodiscard]] std::string_view name() const noexcept override { return "scripted"; }
-
- private:
-  std::shared_ptr<fake_fg> fg_;
-};
-
 class functiongraph_transport_test : public ::testing::Test {
  protected:
   lambda_client client() {
-    return lambda_client(make_functiongraph_transport("127.0.0.1:8080", transport_options{},
-                                                      std::make_unique<scripted_transport>(fg_)));
+    return lambda_client(make_functiongraph_transport(
+        "127.0.0.1:8080", transport_options{}, std::make_unique<testing::scripted_transport>(fg_)));
   }
-  std::shared_ptr<fake_fg> fg_ = std::make_shared<fake_fg>();
+  std::shared_ptr<testing::scripted_platform> fg_ = std::make_shared<testing::scripted_platform>();
 };
 
 TEST_F(functiongraph_transport_test, poll_then_post_with_the_id_in_the_path) {
@@ -216,11 +182,8 @@ TEST_F(functiongraph_transport_test, poll_then_post_with_the_id_in_the_path) {
   EXPECT_EQ(fg_->sent[1].target, "/v1/runtime/invocation/response/id-1");
   EXPECT_EQ(fg_->sent[1].body, "\"ok\"");
   EXPECT_EQ(fg_->sent[2].target, "/v1/runtime/invocation/request");
-  EXPECT_EQ(fg_->sent[3].target, "/v1/runtime/invocation/error/id-2");
-  EXPECT_EQ(fg_->sent[3].error_type, "ValueError");
-  const auto error = boost::json::parse(fg_->sent[3].body).as_object();
-  EXPECT_EQ(error.at("errorType").as_string(), "ValueError");
-  EXPECT_EQ(error.at("errorMessage").as_string(), "bad");
+  testing::expect_error_post(fg_->sent[3], "/v1/runtime/invocation/error/id-2", "ValueError",
+                             "bad");
 }
 
 TEST_F(functiongraph_transport_test, a_refused_request_is_a_rejected_next) {
@@ -241,11 +204,8 @@ TEST_F(functiongraph_transport_test, an_init_error_fails_the_pending_invocation)
   EXPECT_EQ(*posted, post_status::accepted);
   ASSERT_EQ(fg_->sent.size(), 2u);
   EXPECT_EQ(fg_->sent[0].target, "/v1/runtime/invocation/request");
-  EXPECT_EQ(fg_->sent[1].target, "/v1/runtime/invocation/error/init-1");
-  EXPECT_EQ(fg_->sent[1].error_type, "Runtime.ImportModuleError");
-  const auto error = boost::json::parse(fg_->sent[1].body).as_object();
-  EXPECT_EQ(error.at("errorType").as_string(), "Runtime.ImportModuleError");
-  EXPECT_EQ(error.at("errorMessage").as_string(), "no module");
+  testing::expect_error_post(fg_->sent[1], "/v1/runtime/invocation/error/init-1",
+                             "Runtime.ImportModuleError", "no module");
 }
 
 TEST_F(functiongraph_transport_test, an_init_error_without_an_invocation_stays_local) {
@@ -260,35 +220,13 @@ TEST_F(functiongraph_transport_test, an_init_error_without_an_invocation_stays_l
 TEST_F(functiongraph_transport_test, a_streamed_response_is_posted_whole) {
   fg_->script = {recorded_fg_request("s-1"), status_only(200)};
   auto c = client();
-  auto inv = c.next();
-  ASSERT_TRUE(inv);
-  auto stream = c.stream_response(inv->request_id, "text/plain");
-  ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->write("hello "));
-  ASSERT_TRUE(stream->write("world"));
-  EXPECT_EQ(fg_->sent.size(), 1u);  // nothing sent while streaming
-  auto done = stream->finish();
-  ASSERT_TRUE(done);
-  EXPECT_EQ(*done, post_status::accepted);
-  ASSERT_EQ(fg_->sent.size(), 2u);
-  EXPECT_EQ(fg_->sent[1].target, "/v1/runtime/invocation/response/s-1");
-  EXPECT_EQ(fg_->sent[1].body, "hello world");
+  testing::expect_stream_posted_whole(c, *fg_, 1, "/v1/runtime/invocation/response/s-1");
 }
 
 TEST_F(functiongraph_transport_test, a_failed_stream_is_posted_as_an_error) {
   fg_->script = {recorded_fg_request("s-2"), status_only(200)};
   auto c = client();
-  auto inv = c.next();
-  ASSERT_TRUE(inv);
-  auto stream = c.stream_response(inv->request_id, "");
-  ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->write("partial"));
-  auto done = stream->fail("StreamError", R"({"errorType":"StreamError","errorMessage":"x"})");
-  ASSERT_TRUE(done);
-  ASSERT_EQ(fg_->sent.size(), 2u);
-  EXPECT_EQ(fg_->sent[1].target, "/v1/runtime/invocation/error/s-2");
-  EXPECT_EQ(fg_->sent[1].error_type, "StreamError");
-  EXPECT_EQ(fg_->sent[1].body, R"({"errorType":"StreamError","errorMessage":"x"})");
+  testing::expect_failed_stream_posted_as_error(c, *fg_, 1, "/v1/runtime/invocation/error/s-2");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "client/scf_transport.h"
 
 #include "client/lambda_protocol.h"
+#include "scripted_platform.h"
 
 #include "lamella/lambda_client.h"
 #include "lamella/outcome.h"
@@ -19,6 +20,7 @@ namespace lamella {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::status_only;
 
 const detail::scf_function test_function{"ap-guangzhou", "100012345678", "hello", "default",
                                          "$LATEST"};
@@ -33,13 +35,6 @@ http_response recorded_scf_next(std::string request_id = "3f1e0c2a-8d7b-4c55-9a6
                {"time_limit_in_ms", "3000"},
                {"Content-Length", "17"}};
   r.body = R"({"key1":"value1"})";
-  return r;
-}
-
-http_response status_only(unsigned code, std::string body = {}) {
-  http_response r;
-  r.status = code;
-  r.body = std::move(body);
   return r;
 }
 
@@ -131,42 +126,13 @@ TEST(scf_translation, made_up_request_ids_are_v4_uuids) {
 
 // --- the transport, under the real lambda_client
 
-struct wire_request {
-  std::string method, target, body, error_type;
-};
-
-struct fake_scf {
-  std::deque<result<http_response>> script;
-  std::vector<wire_request> sent;
-};
-
-class scripted_transport final : public transport {
- public:
-  explicit scripted_transport(std::shared_ptr<fake_scf> scf) : scf_(std::move(scf)) {}
-  result<http_response> send(const http_request& r) override {
-    wire_request w{std::string(r.method), r.target, std::string(r.body), {}};
-    for (const auto& [name, value] : r.headers) {
-      if (iequals(name, "Lambda-Runtime-Function-Error-Type")) w.error_type = value;
-    }
-    scf_->sent.push_back(std::move(w));
-    if (scf_->script.empty()) return errc::runtime_api_unreachable;
-    auto next = std::move(scf_->script.front());
-    scf_->script.pop_front();
-    return next;
-  }
-  [[nodiscard]] std::string_view name() const noexcept override { return "scripted"; }
-
- private:
-  std::shared_ptr<fake_scf> scf_;
-};
-
 class scf_transport_test : public ::testing::Test {
  protected:
   lambda_client client() {
     return lambda_client(make_scf_transport("127.0.0.1:9001", transport_options{},
-                                            std::make_unique<scripted_transport>(scf_)));
+                                            std::make_unique<testing::scripted_transport>(scf_)));
   }
-  std::shared_ptr<fake_scf> scf_ = std::make_shared<fake_scf>();
+  std::shared_ptr<testing::scripted_platform> scf_ = std::make_shared<testing::scripted_platform>();
 };
 
 TEST_F(scf_transport_test, ready_once_then_poll_then_post_without_ids) {
@@ -195,11 +161,7 @@ TEST_F(scf_transport_test, ready_once_then_poll_then_post_without_ids) {
   EXPECT_EQ(scf_->sent[2].target, "/runtime/invocation/response");
   EXPECT_EQ(scf_->sent[2].body, "\"ok\"");
   EXPECT_EQ(scf_->sent[3].target, "/runtime/invocation/next");  // no second ready
-  EXPECT_EQ(scf_->sent[4].target, "/runtime/invocation/error");
-  EXPECT_EQ(scf_->sent[4].error_type, "ValueError");
-  const auto error = boost::json::parse(scf_->sent[4].body).as_object();
-  EXPECT_EQ(error.at("errorType").as_string(), "ValueError");
-  EXPECT_EQ(error.at("errorMessage").as_string(), "bad");
+  testing::expect_error_post(scf_->sent[4], "/runtime/invocation/error", "ValueError", "bad");
 }
 
 TEST_F(scf_transport_test, ready_is_said_again_when_it_did_not_get_through) {
@@ -233,35 +195,13 @@ TEST_F(scf_transport_test, init_error_stays_local) {
 TEST_F(scf_transport_test, a_streamed_response_is_posted_whole) {
   scf_->script = {status_only(200), recorded_scf_next("s-1"), status_only(200)};
   auto c = client();
-  auto inv = c.next();
-  ASSERT_TRUE(inv);
-  auto stream = c.stream_response(inv->request_id, "text/plain");
-  ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->write("hello "));
-  ASSERT_TRUE(stream->write("world"));
-  EXPECT_EQ(scf_->sent.size(), 2u);  // nothing sent while streaming
-  auto done = stream->finish();
-  ASSERT_TRUE(done);
-  EXPECT_EQ(*done, post_status::accepted);
-  ASSERT_EQ(scf_->sent.size(), 3u);
-  EXPECT_EQ(scf_->sent[2].target, "/runtime/invocation/response");
-  EXPECT_EQ(scf_->sent[2].body, "hello world");
+  testing::expect_stream_posted_whole(c, *scf_, 2, "/runtime/invocation/response");
 }
 
 TEST_F(scf_transport_test, a_failed_stream_is_posted_as_an_error) {
   scf_->script = {status_only(200), recorded_scf_next("s-2"), status_only(200)};
   auto c = client();
-  auto inv = c.next();
-  ASSERT_TRUE(inv);
-  auto stream = c.stream_response(inv->request_id, "");
-  ASSERT_TRUE(stream);
-  ASSERT_TRUE(stream->write("partial"));
-  auto done = stream->fail("StreamError", R"({"errorType":"StreamError","errorMessage":"x"})");
-  ASSERT_TRUE(done);
-  ASSERT_EQ(scf_->sent.size(), 3u);
-  EXPECT_EQ(scf_->sent[2].target, "/runtime/invocation/error");
-  EXPECT_EQ(scf_->sent[2].error_type, "StreamError");
-  EXPECT_EQ(scf_->sent[2].body, R"({"errorType":"StreamError","errorMessage":"x"})");
+  testing::expect_failed_stream_posted_as_error(c, *scf_, 2, "/runtime/invocation/error");
 }
 
 }  // namespace

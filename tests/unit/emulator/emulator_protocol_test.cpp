@@ -300,6 +300,18 @@ std::ptrdiff_t count_of(const detail::env_list& env, std::string_view name) {
   return std::count_if(env.begin(), env.end(), [name](const auto& e) { return e.first == name; });
 }
 
+// What every non-Lambda dialect's environment must hold for a function with env
+// {TZ=Asia/Shanghai, MINE=1} and the passed-through ASAN_OPTIONS=x: the function's own variables
+// win over the platform's (TZ once), and none of Lambda's runtime variables leak in.
+void expect_overrides_and_no_lambda(const detail::env_list& env) {
+  EXPECT_EQ(value_of(env, "TZ"), "Asia/Shanghai");
+  EXPECT_EQ(count_of(env, "TZ"), 1);
+  EXPECT_EQ(value_of(env, "MINE"), "1");
+  EXPECT_EQ(value_of(env, "ASAN_OPTIONS"), "x");
+  EXPECT_EQ(value_of(env, "AWS_LAMBDA_RUNTIME_API"), "<unset>");
+  EXPECT_EQ(value_of(env, "LAMBDA_TASK_ROOT"), "<unset>");
+}
+
 TEST(scf_environment, is_scfs_with_the_functions_overrides_last) {
   function_config f;
   f.dir = "/var/user";
@@ -317,12 +329,7 @@ TEST(scf_environment, is_scfs_with_the_functions_overrides_last) {
   EXPECT_EQ(value_of(env, "SCF_FUNCTIONVERSION"), "$LATEST");
   EXPECT_EQ(value_of(env, "TENCENTCLOUD_REGION"), "ap-beijing");
   EXPECT_EQ(value_of(env, "TENCENTCLOUD_UIN"), std::string(detail::emulated_scf_uin));
-  EXPECT_EQ(value_of(env, "TZ"), "Asia/Shanghai");
-  EXPECT_EQ(count_of(env, "TZ"), 1);
-  EXPECT_EQ(value_of(env, "MINE"), "1");
-  EXPECT_EQ(value_of(env, "ASAN_OPTIONS"), "x");
-  EXPECT_EQ(value_of(env, "AWS_LAMBDA_RUNTIME_API"), "<unset>");
-  EXPECT_EQ(value_of(env, "LAMBDA_TASK_ROOT"), "<unset>");
+  expect_overrides_and_no_lambda(env);
 }
 
 TEST(parse_functiongraph_target, classifies_functiongraphs_paths_with_ids) {
@@ -362,12 +369,7 @@ TEST(functiongraph_environment, is_functiongraphs_with_the_functions_overrides_l
   EXPECT_EQ(value_of(env, "RUNTIME_MEMORY"), "256");
   EXPECT_EQ(value_of(env, "RUNTIME_CODE_ROOT"), "/opt/function/code");
   EXPECT_EQ(value_of(env, "RUNTIME_MAX_RESP_BODY_SIZE"), "6291456");
-  EXPECT_EQ(value_of(env, "TZ"), "Asia/Shanghai");
-  EXPECT_EQ(count_of(env, "TZ"), 1);
-  EXPECT_EQ(value_of(env, "MINE"), "1");
-  EXPECT_EQ(value_of(env, "ASAN_OPTIONS"), "x");
-  EXPECT_EQ(value_of(env, "AWS_LAMBDA_RUNTIME_API"), "<unset>");
-  EXPECT_EQ(value_of(env, "LAMBDA_TASK_ROOT"), "<unset>");
+  expect_overrides_and_no_lambda(env);
   EXPECT_EQ(value_of(env, "_HANDLER"), "<unset>");
 }
 

@@ -105,6 +105,24 @@ bool ready(std::future<invoke_result>& f, std::chrono::milliseconds within = 10s
   return f.wait_for(within) == std::future_status::ready;
 }
 
+// Waits for `pending` and checks it is the success `body` delivered under `request_id`.
+void expect_success(std::future<invoke_result>& pending, std::string_view body,
+                    std::string_view request_id) {
+  ASSERT_TRUE(ready(pending));
+  const invoke_result r = pending.get();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, body);
+  EXPECT_EQ(r.request_id, request_id);
+}
+
+// Waits for `pending` and checks it is the unhandled function error `body` the runtime posted.
+void expect_function_error(std::future<invoke_result>& pending, std::string_view body) {
+  ASSERT_TRUE(ready(pending));
+  const invoke_result f = pending.get();
+  EXPECT_EQ(f.function_error, "Unhandled");
+  EXPECT_EQ(f.body, body);
+}
+
 class emulator_test : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -160,11 +178,49 @@ class emulator_test : public ::testing::Test {
     return emu_->invoke(std::move(request));
   }
 
+  /// Starts, in `dialect`, a function that prints its environment and working directory, and
+  /// returns its output once the working directory is in it: what the environment tests check.
+  /// One invocation is queued (and kept pending) so that the runtime starts.
+  std::string printed_environment(runtime_dialect dialect = runtime_dialect::lambda) {
+    function_.command = {"/bin/sh", "-c", "env; echo cwd=$(pwd); exec sleep 1000"};
+    start(dialect);
+    pending_ = invoke("{}");
+    EXPECT_TRUE(log_contains("cwd=")) << log();
+    return log();
+  }
+
+  /// Through `client`, answers `inv` with the success {"r":1} and checks that the caller waiting
+  /// on `pending` got exactly that under the invocation's request id.
+  void answer_and_expect_success(lambda_client& client, const invocation& inv,
+                                 std::future<invoke_result>& pending) {
+    const auto posted = client.post_response(inv.request_id, outcome::success(R"({"r":1})"));
+    ASSERT_TRUE(posted);
+    EXPECT_EQ(*posted, post_status::accepted);
+    ASSERT_TRUE(ready(pending));
+    const auto r = pending.get();
+    EXPECT_EQ(r.body, R"({"r":1})");
+    EXPECT_EQ(r.request_id, inv.request_id);
+  }
+
+  /// Through `client`, answers `inv` with a ValueError and checks that the caller waiting on
+  /// `pending` got an unhandled function error of that type.
+  void answer_and_expect_error(lambda_client& client, const invocation& inv,
+                               std::future<invoke_result>& pending) {
+    const auto posted = client.post_error(inv.request_id, outcome::failure("ValueError", "no"));
+    ASSERT_TRUE(posted);
+    EXPECT_EQ(*posted, post_status::accepted);
+    ASSERT_TRUE(ready(pending));
+    const auto r = pending.get();
+    EXPECT_EQ(r.function_error, "Unhandled");
+    EXPECT_NE(r.body.find(R"("errorType":"ValueError")"), std::string::npos) << r.body;
+  }
+
   std::filesystem::path dir_;
   function_config function_;
   std::unique_ptr<emulator> emu_;
   std::mutex log_mutex_;
   std::string log_;
+  std::future<invoke_result> pending_;  // printed_environment's invocation
 };
 
 // Waits until `pid` no longer exists (reaped), up to 5 s.
@@ -622,13 +678,9 @@ TEST_F(emulator_test, missing_command_is_invalid_entrypoint) {
 
 TEST_F(emulator_test, runtime_gets_only_lambdas_environment_in_the_task_root) {
   ::setenv("LAMELLA_EMULATOR_TEST_HOST_ONLY", "leaked", 1);
-  function_.command = {"/bin/sh", "-c", "env; echo cwd=$(pwd); exec sleep 1000"};
   function_.handler = "app.handler";
   function_.env = {{"MY_SETTING", "42"}};
-  start();
-  auto result = invoke("{}");
-  ASSERT_TRUE(log_contains("cwd="));
-  const std::string text = log();
+  const std::string text = printed_environment();
   const std::string port = std::to_string(emu_->runtime_port());
   EXPECT_NE(text.find("AWS_LAMBDA_RUNTIME_API=127.0.0.1:" + port + "\n"), std::string::npos);
   EXPECT_NE(text.find("_HANDLER=app.handler\n"), std::string::npos);
@@ -1049,11 +1101,7 @@ TEST_F(emulator_test, scf_dialect_requires_ready_then_serves_scfs_headers_and_pa
 
   const response ack = rt.post("/runtime/invocation/response", R"({"ok":1})");
   EXPECT_EQ(ack.result_int(), 200u);  // SCF's success is 200, not 202
-  ASSERT_TRUE(ready(result));
-  const invoke_result r = result.get();
-  EXPECT_EQ(r.status, 200u);
-  EXPECT_EQ(r.body, R"({"ok":1})");
-  EXPECT_EQ(r.request_id, id);
+  expect_success(result, R"({"ok":1})", id);
   // Nothing in flight: a post is refused.
   EXPECT_EQ(rt.post("/runtime/invocation/response", "{}").result_int(), 403u);
 
@@ -1062,20 +1110,13 @@ TEST_F(emulator_test, scf_dialect_requires_ready_then_serves_scfs_headers_and_pa
   EXPECT_EQ(
       rt.post("/runtime/invocation/error", R"({"errorType":"E","errorMessage":"m"})").result_int(),
       200u);
-  ASSERT_TRUE(ready(failing));
-  const invoke_result f = failing.get();
-  EXPECT_EQ(f.function_error, "Unhandled");
-  EXPECT_EQ(f.body, R"({"errorType":"E","errorMessage":"m"})");
+  expect_function_error(failing, R"({"errorType":"E","errorMessage":"m"})");
 }
 
 TEST_F(emulator_test, scf_dialect_gives_scfs_environment_only) {
-  function_.command = {"/bin/sh", "-c", "env; echo cwd=$(pwd); exec sleep 1000"};
   function_.handler = "index.main_handler";
   function_.region = "ap-guangzhou";
-  start(runtime_dialect::scf);
-  auto result = invoke("{}");
-  ASSERT_TRUE(log_contains("cwd="));
-  const std::string text = log();
+  const std::string text = printed_environment(runtime_dialect::scf);
   EXPECT_NE(text.find("SCF_RUNTIME_API=127.0.0.1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("SCF_RUNTIME_API_PORT=" + std::to_string(emu_->runtime_port()) + "\n"),
             std::string::npos);
@@ -1106,25 +1147,13 @@ TEST_F(emulator_test, scf_dialect_serves_the_lambda_client_over_the_scf_transpor
   EXPECT_EQ(inv->function_arn.rfind("qcs::scf:", 0), 0u) << inv->function_arn;
   EXPECT_NE(inv->platform_context.find(R"("memory_limit_in_mb":128)"), std::string::npos)
       << inv->platform_context;
-  auto posted = client.post_response(inv->request_id, outcome::success(R"({"r":1})"));
-  ASSERT_TRUE(posted);
-  EXPECT_EQ(*posted, post_status::accepted);
-  ASSERT_TRUE(ready(first));
-  const auto r1 = first.get();
-  EXPECT_EQ(r1.body, R"({"r":1})");
-  EXPECT_EQ(r1.request_id, inv->request_id);
+  answer_and_expect_success(client, *inv, first);
 
   auto second = invoke(R"({"n":2})");
   auto inv2 = client.next();  // no second init/ready: the emulator would refuse it
   ASSERT_TRUE(inv2) << inv2.error().message();
   EXPECT_NE(inv2->request_id, inv->request_id);
-  posted = client.post_error(inv2->request_id, outcome::failure("ValueError", "no"));
-  ASSERT_TRUE(posted);
-  EXPECT_EQ(*posted, post_status::accepted);
-  ASSERT_TRUE(ready(second));
-  const auto r2 = second.get();
-  EXPECT_EQ(r2.function_error, "Unhandled");
-  EXPECT_NE(r2.body.find(R"("errorType":"ValueError")"), std::string::npos) << r2.body;
+  answer_and_expect_error(client, *inv2, second);
 
   // A streamed response is buffered by the transport and arrives whole.
   auto third = invoke("{}");
@@ -1163,11 +1192,7 @@ TEST_F(emulator_test, functiongraph_dialect_serves_functiongraphs_headers_and_pa
   EXPECT_EQ(rt.post("/v1/runtime/invocation/response/not-the-id", "{}").result_int(), 400u);
   const response ack = rt.post("/v1/runtime/invocation/response/" + id, R"({"ok":1})");
   EXPECT_EQ(ack.result_int(), 200u);
-  ASSERT_TRUE(ready(result));
-  const invoke_result r = result.get();
-  EXPECT_EQ(r.status, 200u);
-  EXPECT_EQ(r.body, R"({"ok":1})");
-  EXPECT_EQ(r.request_id, id);
+  expect_success(result, R"({"ok":1})", id);
 
   auto failing = invoke("{}");
   const response next2 = rt.get("/v1/runtime/invocation/request");
@@ -1177,19 +1202,12 @@ TEST_F(emulator_test, functiongraph_dialect_serves_functiongraphs_headers_and_pa
       rt.post("/v1/runtime/invocation/error/" + id2, R"({"errorType":"E","errorMessage":"m"})")
           .result_int(),
       200u);
-  ASSERT_TRUE(ready(failing));
-  const invoke_result f = failing.get();
-  EXPECT_EQ(f.function_error, "Unhandled");
-  EXPECT_EQ(f.body, R"({"errorType":"E","errorMessage":"m"})");
+  expect_function_error(failing, R"({"errorType":"E","errorMessage":"m"})");
 }
 
 TEST_F(emulator_test, functiongraph_dialect_gives_functiongraphs_environment_only) {
-  function_.command = {"/bin/sh", "-c", "env; echo cwd=$(pwd); exec sleep 1000"};
   function_.handler = "index.handler";
-  start(runtime_dialect::functiongraph);
-  auto result = invoke("{}");
-  ASSERT_TRUE(log_contains("cwd="));
-  const std::string text = log();
+  const std::string text = printed_environment(runtime_dialect::functiongraph);
   EXPECT_NE(text.find("RUNTIME_API_ADDR=127.0.0.1:" + std::to_string(emu_->runtime_port()) + "\n"),
             std::string::npos)
       << text;
@@ -1225,23 +1243,12 @@ TEST_F(emulator_test, functiongraph_dialect_serves_the_lambda_client_over_its_tr
   EXPECT_EQ(inv->function_arn, "urn:fss:::function:default:unit:latest");
   EXPECT_NE(inv->platform_context.find(R"("invokeType":"sync")"), std::string::npos)
       << inv->platform_context;
-  auto posted = client.post_response(inv->request_id, outcome::success(R"({"r":1})"));
-  ASSERT_TRUE(posted);
-  EXPECT_EQ(*posted, post_status::accepted);
-  ASSERT_TRUE(ready(first));
-  const auto r1 = first.get();
-  EXPECT_EQ(r1.body, R"({"r":1})");
-  EXPECT_EQ(r1.request_id, inv->request_id);
+  answer_and_expect_success(client, *inv, first);
 
   auto second = invoke(R"({"n":2})");
   auto inv2 = client.next();
   ASSERT_TRUE(inv2) << inv2.error().message();
-  posted = client.post_error(inv2->request_id, outcome::failure("ValueError", "no"));
-  ASSERT_TRUE(posted);
-  ASSERT_TRUE(ready(second));
-  const auto r2 = second.get();
-  EXPECT_EQ(r2.function_error, "Unhandled");
-  EXPECT_NE(r2.body.find(R"("errorType":"ValueError")"), std::string::npos) << r2.body;
+  answer_and_expect_error(client, *inv2, second);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // The `azure` adapter: the Functions host's requests (shapes from platform-contracts.md §9 and
 // the host's HttpScriptInvocationContext / GetRequestAsJObject), classification and answers.
-#include "server/http_event.h"
-#include "server/push_adapter.h"
+#include "adapter_test_support.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -9,12 +8,9 @@
 namespace lamella::push {
 namespace {
 
+using test_support::header;
 namespace json = boost::json;
 using std::chrono::seconds;
-
-std::string header(const reply& r, std::string_view name) {
-  return std::string(detail::find_header(r.headers, name).value_or("<absent>"));
-}
 
 std::unique_ptr<adapter> make() {
   azure_options options;

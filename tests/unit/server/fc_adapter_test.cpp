@@ -1,7 +1,6 @@
 // The `fc` adapter: FC's custom-runtime requests (headers recorded from FC's contract and
 // aliyun/fc-docker's mock), lifecycle classification and answers.
-#include "server/http_event.h"
-#include "server/push_adapter.h"
+#include "adapter_test_support.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -9,13 +8,10 @@
 namespace lamella::push {
 namespace {
 
+using test_support::header;
 namespace json = boost::json;
 using std::chrono::seconds;
 using std::chrono::system_clock;
-
-std::string header(const reply& r, std::string_view name) {
-  return std::string(detail::find_header(r.headers, name).value_or("<absent>"));
-}
 
 std::unique_ptr<adapter> make() {
   fc_options options;

@@ -1,7 +1,6 @@
 // The `fn` adapter: the Fn agent's `POST /call` (headers as the agent and fdk-go name them, see
 // platform-contracts.md §12), plain and HTTP-trigger calls, and the 200/502/504 answers.
-#include "server/http_event.h"
-#include "server/push_adapter.h"
+#include "adapter_test_support.h"
 
 #include "lamella/version.h"
 
@@ -11,13 +10,11 @@
 namespace lamella::push {
 namespace {
 
+using test_support::header;
+using test_support::with;
 namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
-
-std::string header(const reply& r, std::string_view name) {
-  return std::string(detail::find_header(r.headers, name).value_or("<absent>"));
-}
 
 std::unique_ptr<adapter> make() {
   fn_options options;
@@ -27,14 +24,13 @@ std::unique_ptr<adapter> make() {
 }
 
 request call(std::string body, header_list extra = {}) {
-  request r{.method = "POST",
-            .target = "/call",
-            .headers = {{"Fn-Call-Id", "01JCALL0000000000000000000"},
-                        {"Fn-Deadline", "2026-11-30T12:00:00.123Z"},
-                        {"Content-Type", "application/json"}},
-            .body = std::move(body)};
-  for (auto& h : extra) r.headers.push_back(std::move(h));
-  return r;
+  return request{.method = "POST",
+                 .target = "/call",
+                 .headers = with({{"Fn-Call-Id", "01JCALL0000000000000000000"},
+                                  {"Fn-Deadline", "2026-11-30T12:00:00.123Z"},
+                                  {"Content-Type", "application/json"}},
+                                 std::move(extra)),
+                 .body = std::move(body)};
 }
 
 system_clock::time_point utc(int y, unsigned m, unsigned d, int hh, int mm, int ss, int ms) {

@@ -1,8 +1,7 @@
 // The `functiongraph` adapter: FunctionGraph HTTP functions' requests (the X-CFF-* headers of
 // platform-contracts.md §13.2) and the container-image event contract (POST /init, POST /invoke,
 // §13.3): classification, events, contexts and answers.
-#include "server/http_event.h"
-#include "server/push_adapter.h"
+#include "adapter_test_support.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -10,13 +9,11 @@
 namespace lamella::push {
 namespace {
 
+using test_support::header;
+using test_support::with;
 namespace json = boost::json;
 using std::chrono::seconds;
 using std::chrono::system_clock;
-
-std::string header(const reply& r, std::string_view name) {
-  return std::string(detail::find_header(r.headers, name).value_or("<absent>"));
-}
 
 std::unique_ptr<adapter> make() {
   functiongraph_options options;
@@ -37,12 +34,6 @@ const header_list cff_headers = {
     {"X-CFF-Package", "default"},
     {"X-CFF-Region", "cn-north-4"},
 };
-
-header_list with(header_list headers,
-                 std::initializer_list<std::pair<std::string, std::string>> more) {
-  for (const auto& h : more) headers.push_back(h);
-  return headers;
-}
 
 TEST(functiongraph_adapter, an_http_request_is_an_api_gateway_event_without_the_cff_headers) {
   const auto a = make();

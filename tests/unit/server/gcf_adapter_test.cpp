@@ -1,8 +1,7 @@
 // The `gcf` adapter: the Functions Framework contract per signature type (requests shaped as in
 // platform-contracts.md §14: Eventarc's binary CloudEvents, the conformance suite's legacy
 // events), and its answers.
-#include "server/http_event.h"
-#include "server/push_adapter.h"
+#include "adapter_test_support.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -10,12 +9,9 @@
 namespace lamella::push {
 namespace {
 
+using test_support::header;
 namespace json = boost::json;
 using std::chrono::seconds;
-
-std::string header(const reply& r, std::string_view name) {
-  return std::string(detail::find_header(r.headers, name).value_or("<absent>"));
-}
 
 std::unique_ptr<adapter> make(gcf_signature signature) {
   gcf_options options;

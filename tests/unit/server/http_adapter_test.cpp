@@ -1,6 +1,5 @@
 // The `http` adapter: classification, invocations and answers.
-#include "server/http_event.h"
-#include "server/push_adapter.h"
+#include "adapter_test_support.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -10,11 +9,8 @@
 namespace lamella::push {
 namespace {
 
+using test_support::header;
 namespace json = boost::json;
-
-std::string header(const reply& r, std::string_view name) {
-  return std::string(detail::find_header(r.headers, name).value_or("<absent>"));
-}
 
 std::unique_ptr<adapter> make() {
   http_options options;

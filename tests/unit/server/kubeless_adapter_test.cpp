@@ -1,7 +1,6 @@
 // The `kubeless` adapter: health, metrics, the event from the body and the event-* headers (as
 // Kubeless's triggers and `kubeless function call` send them), and the answers.
-#include "server/http_event.h"
-#include "server/push_adapter.h"
+#include "adapter_test_support.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -12,12 +11,10 @@
 namespace lamella::push {
 namespace {
 
+using test_support::header;
+using test_support::with;
 namespace json = boost::json;
 using std::chrono::seconds;
-
-std::string header(const reply& r, std::string_view name) {
-  return std::string(detail::find_header(r.headers, name).value_or("<absent>"));
-}
 
 std::unique_ptr<adapter> make() {
   kubeless_options options;
@@ -29,10 +26,12 @@ std::unique_ptr<adapter> make() {
 }
 
 request post(std::string content_type, std::string body, header_list extra = {}) {
-  request r{.method = "POST", .target = "/", .body = std::move(body)};
-  if (!content_type.empty()) r.headers.emplace_back("Content-Type", std::move(content_type));
-  for (auto& h : extra) r.headers.push_back(std::move(h));
-  return r;
+  header_list headers;
+  if (!content_type.empty()) headers.emplace_back("Content-Type", std::move(content_type));
+  return request{.method = "POST",
+                 .target = "/",
+                 .headers = with(std::move(headers), std::move(extra)),
+                 .body = std::move(body)};
 }
 
 std::string metrics(const adapter& a) {

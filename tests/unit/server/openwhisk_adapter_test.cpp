@@ -1,7 +1,6 @@
 // The `openwhisk` adapter: the action proxy's /init and /run (bodies as OpenWhisk's invoker sends
 // them, platform-contracts.md §10), the environment it exports, and its answers.
-#include "server/http_event.h"
-#include "server/push_adapter.h"
+#include "adapter_test_support.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -11,6 +10,7 @@
 namespace lamella::push {
 namespace {
 
+using test_support::header;
 namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
@@ -35,10 +35,6 @@ request post(std::string target, std::string body) {
 }
 
 json::value body_of(const reply& r) { return json::parse(r.body); }
-
-std::string header(const reply& r, std::string_view name) {
-  return std::string(detail::find_header(r.headers, name).value_or("<absent>"));
-}
 
 const std::string init_body =
     R"({"value":{"name":"hello","main":"main","binary":false,"env":{"GREETING":"hi","COUNT":3}}})";
