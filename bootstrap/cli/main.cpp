@@ -47,9 +47,9 @@ constexpr std::string_view usage_text =
        lamella invoke FUNCTION_DIR [--event JSON|@FILE] [options]
        lamella --version | help
 
-Runs a Lambda function locally: the function's runtime (FUNCTION_DIR/bootstrap if it is an
-executable, else the generic lamella bootstrap) behind the Lambda Runtime API, with Lambda's
-environment only.
+Runs a function locally as its platform runs it: the function's runtime (FUNCTION_DIR/bootstrap
+if it is an executable, else the generic lamella bootstrap) behind the Lambda Runtime API (or
+the --platform's own API, protocol and environment), with the platform's environment only.
 
 options:
   --platform P        lambda (default): the Lambda Runtime API;
