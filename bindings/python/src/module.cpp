@@ -12,6 +12,7 @@
 #include <pybind11/stl.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -247,8 +248,21 @@ class sigterm_bridge {
       if (::pipe2(fds, O_CLOEXEC) != 0) return;
       pipe_write_end() = fds[1];
       std::thread([read_end = fds[0]] {
+        // This thread takes SIGTERM (the loop thread blocks it below), so the handler never
+        // interrupts the Runtime API read. It waits in poll(), not read(): ThreadSanitizer runs
+        // a signal's handler at once only in calls it knows to block (poll is one), and would
+        // otherwise hold the signal until read() returned, which only the handler makes happen.
+        sigset_t term;
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        ::pthread_sigmask(SIG_UNBLOCK, &term, nullptr);
         char byte = 0;
         for (;;) {
+          pollfd ready{read_end, POLLIN, 0};
+          if (::poll(&ready, 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            return;
+          }
           const auto n = ::read(read_end, &byte, 1);
           if (n < 0 && errno == EINTR) continue;
           if (n <= 0) return;
@@ -266,6 +280,11 @@ class sigterm_bridge {
     ::sigaction(SIGTERM, &action, nullptr);
     ::sigaction(SIGTERM, nullptr, &wanted_);
     have_wanted_ = true;
+    // The loop thread (and the threads it starts from now on) leave SIGTERM to the watcher.
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &term, nullptr);
   }
 
   bool push_;
