@@ -490,4 +490,16 @@ inline void expect_clean_stop(push_function& fn, testing::raw_connection* connec
   }
 }
 
+/// Waits (up to 10 s) for `path` to exist (a link counts), as Fn's agent waits for lsnr.sock
+/// to be created.
+inline bool wait_for_link(const std::filesystem::path& path) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::error_code ec;
+  while (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 }  // namespace lamella::conformance

@@ -39,17 +39,6 @@ std::string call_request(std::string_view event, std::string_view call_id) {
   return r;
 }
 
-/// Waits (up to 10 s) for `path` to exist, as the agent waits for lsnr.sock to be created.
-bool wait_for_link(const std::filesystem::path& path) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  std::error_code ec;
-  while (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
 class fn_conformance : public ::testing::TestWithParam<push_runner> {};
 
 // What Fn must get: 200 + the result as JSON for a success, 502 + the error JSON for a function

@@ -26,17 +26,6 @@ boost::json::value expect_greeting(std::string_view body, std::string_view name)
   return v;
 }
 
-/// Waits (up to 10 s) until `path` exists, as Fn's agent waits for its socket to appear.
-bool wait_for_path(const std::filesystem::path& path) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  std::error_code ec;
-  while (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
 TEST(one_python_sample, answers_an_azure_payload_invocation) {
   push_function fn(python_hello, "azure");
   ASSERT_NE(fn.port(), 0) << fn.log();
@@ -117,7 +106,7 @@ TEST(one_python_sample, answers_fission_specialize_then_get) {
 TEST(one_python_sample, answers_an_fn_call_over_its_unix_socket) {
   push_function fn(python_hello, "fn");
   ASSERT_FALSE(fn.socket_path().empty()) << fn.log();
-  ASSERT_TRUE(wait_for_path(fn.socket_path())) << fn.log();
+  ASSERT_TRUE(wait_for_link(fn.socket_path())) << fn.log();
   testing::raw_connection c(fn.socket_path());
   const auto r = c.exchange("POST", "/call", R"({"name":"fn"})",
                             "Content-Type: application/json\r\nFn-Call-Id: fn-call-1\r\n"
