@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -13,10 +14,13 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <future>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -60,8 +64,8 @@ class function_process {
     ::close(err[1]);
     if (rc != 0) throw std::runtime_error("spawn " + path);
     stdin_ = in[1];
-    stdout_ = ::fdopen(out[0], "r");
-    stderr_ = ::fdopen(err[0], "r");
+    stdout_.fd = out[0];
+    stderr_.fd = err[0];
     // The first line on stderr says where the server listens.
     const std::string line = read_line(stderr_);
     const auto colon = line.rfind(':');
@@ -78,37 +82,65 @@ class function_process {
       ::waitpid(pid_, nullptr, 0);
     }
     if (stdin_ >= 0) ::close(stdin_);
-    std::fclose(stdout_);
-    std::fclose(stderr_);
+    ::close(stdout_.fd);
+    ::close(stderr_.fd);
   }
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
-  /// The next line the function printed on stdout (empty at the end).
+  /// The next line the function printed on stdout (empty at the end). Throws after 60 s without
+  /// one, so that a test waiting for a line that never comes fails instead of hanging.
   std::string stdout_line() { return read_line(stdout_); }
   /// Writes a line to the function's stdin.
   void release() { ASSERT_EQ(::write(stdin_, "go\n", 3), 3); }
   void signal(int sig) { ::kill(pid_, sig); }
-  /// Waits for the process to end; its exit status, or -signal.
+  /// Waits for the process to end; its exit status, or -signal. After 60 s the process is
+  /// killed and the wait throws: a function that never exits fails the test instead of hanging it.
   int wait() {
     int status = 0;
-    ::waitpid(pid_, &status, 0);
+    for (int waited_ms = 0; ::waitpid(pid_, &status, WNOHANG) == 0; waited_ms += 10) {
+      if (waited_ms >= 60'000) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        reaped_ = true;
+        throw std::runtime_error("the function did not exit within 60 s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     reaped_ = true;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   }
 
  private:
-  static std::string read_line(std::FILE* f) {
-    std::string line;
-    for (int c = std::fgetc(f); c != EOF && c != '\n'; c = std::fgetc(f)) {
-      line.push_back(static_cast<char>(c));
+  /// A pipe from the function and what was read from it beyond the last line returned.
+  struct pipe_reader {
+    int fd = -1;
+    std::string pending;
+  };
+
+  static std::string read_line(pipe_reader& p) {
+    for (;;) {
+      if (const auto nl = p.pending.find('\n'); nl != std::string::npos) {
+        std::string line = p.pending.substr(0, nl);
+        p.pending.erase(0, nl + 1);
+        return line;
+      }
+      pollfd ready{p.fd, POLLIN, 0};
+      if (::poll(&ready, 1, 60'000) == 0) {
+        throw std::runtime_error("no line from the function within 60 s (so far: '" + p.pending +
+                                 "')");
+      }
+      std::array<char, 4096> buf{};
+      const auto n = ::read(p.fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return std::exchange(p.pending, {});  // the end: what is left, maybe empty
+      p.pending.append(buf.data(), static_cast<std::size_t>(n));
     }
-    return line;
   }
 
   pid_t pid_ = -1;
   int stdin_ = -1;
-  std::FILE* stdout_ = nullptr;
-  std::FILE* stderr_ = nullptr;
+  pipe_reader stdout_;
+  pipe_reader stderr_;
   std::uint16_t port_ = 0;
   bool reaped_ = false;
 };
