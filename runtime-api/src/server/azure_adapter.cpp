@@ -241,21 +241,9 @@ class azure_adapter final : public adapter {
     return payload_answer(std::move(outputs), std::move(res));
   }
 
-  // No lifecycle hook reaches this adapter; a server that asks anyway gets a plain answer.
-  [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
-                              const outcome* failure) const override {
-    return detail::plain_hook_reply(failure);
-  }
-
-  // Every request, readiness included, gets the init error: the host takes any answer as ready,
-  // and each invocation then fails with the error the function's init gave.
-  [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return detail::failure_reply(failure);
-  }
-
-  [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    return detail::overload_reply();
-  }
+  // on_hook, on_init_error, on_overload: the adapter's defaults. After an init error every
+  // request, readiness included, gets it: the host takes any answer as ready, and each
+  // invocation then fails with the error the function's init gave.
 
   [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& inv) const override {
     if (kind_of(inv) == payload_kind::not_payload) return detail::gateway_timeout_reply();

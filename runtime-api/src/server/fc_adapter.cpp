@@ -137,10 +137,6 @@ class fc_adapter final : public adapter {
     return fc_failure("InitializationError", failure.payload());
   }
 
-  [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    return detail::overload_reply();
-  }
-
   // An event invocation that ran out of time is a function error in the shape lamella's emulator
   // gives Lambda's timeouts; an HTTP trigger gets a gateway timeout.
   [[nodiscard]] reply on_timeout(const request& req, const invocation& inv) const override {

@@ -116,12 +116,6 @@ class fission_adapter final : public adapter {
     return detail::http_request_reply(req, result);
   }
 
-  // No lifecycle request reaches this adapter.
-  [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
-                              const outcome* failure) const override {
-    return detail::plain_hook_reply(failure);
-  }
-
   // The handler failed to load after specialisation: every request gets the init error (the
   // pod is never specialised again), but /healthz still answers 200 as the process is alive.
   [[nodiscard]] reply on_init_error(const request& req, const outcome& failure) const override {
@@ -132,14 +126,6 @@ class fission_adapter final : public adapter {
       return not_generic_reply();
     }
     return detail::failure_reply(failure);
-  }
-
-  [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    return detail::overload_reply();
-  }
-
-  [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& /*inv*/) const override {
-    return detail::gateway_timeout_reply();
   }
 
  private:

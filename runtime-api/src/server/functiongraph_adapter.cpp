@@ -112,14 +112,6 @@ class functiongraph_adapter final : public adapter {
     return detail::simple_reply(200, "application/json", "{}");
   }
 
-  [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return detail::failure_reply(failure);
-  }
-
-  [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    return detail::overload_reply();
-  }
-
   // An event that ran out of time gets a function error in the shape lamella's emulator gives
   // Lambda's timeouts; an HTTP request gets API Gateway's gateway timeout.
   [[nodiscard]] reply on_timeout(const request& req, const invocation& inv) const override {

@@ -122,18 +122,8 @@ class gcf_adapter final : public adapter {
     return r;
   }
 
-  // No lifecycle hook reaches this adapter; a server that asks anyway gets a plain answer.
-  [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
-                              const outcome* failure) const override {
-    return detail::plain_hook_reply(failure);
-  }
-
   [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
     return with_google_status(detail::failure_reply(failure), "crash");
-  }
-
-  [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    return detail::overload_reply();
   }
 
   [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& inv) const override {

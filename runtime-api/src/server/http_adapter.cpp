@@ -53,20 +53,6 @@ class http_adapter final : public adapter {
     return with_request_id(detail::http_request_reply(req, result), inv);
   }
 
-  // No platform hook reaches this adapter; a server that asks anyway gets a plain answer.
-  [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
-                              const outcome* failure) const override {
-    return detail::plain_hook_reply(failure);
-  }
-
-  [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return detail::failure_reply(failure);
-  }
-
-  [[nodiscard]] reply on_overload(const request& /*req*/) const override {
-    return detail::overload_reply();
-  }
-
   [[nodiscard]] reply on_timeout(const request& /*req*/, const invocation& inv) const override {
     return with_request_id(detail::gateway_timeout_reply(), inv);
   }

@@ -659,3 +659,24 @@ reply cloud_event_reply(std::string_view payload, std::string_view content_type)
 }
 
 }  // namespace lamella::push::detail
+
+namespace lamella::push {
+
+// ---- push::adapter's defaults (push_adapter.h) ----
+
+reply adapter::on_hook(const request& /*req*/, dispatch::kind /*hook*/,
+                       const outcome* failure) const {
+  return detail::plain_hook_reply(failure);
+}
+
+reply adapter::on_init_error(const request& /*req*/, const outcome& failure) const {
+  return detail::failure_reply(failure);
+}
+
+reply adapter::on_overload(const request& /*req*/) const { return detail::overload_reply(); }
+
+reply adapter::on_timeout(const request& /*req*/, const invocation& /*inv*/) const {
+  return detail::gateway_timeout_reply();
+}
+
+}  // namespace lamella::push

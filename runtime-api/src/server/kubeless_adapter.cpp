@@ -141,17 +141,9 @@ class kubeless_adapter final : public adapter {
     return detail::simple_reply(200, "application/json", result.payload());
   }
 
-  // No lifecycle hook reaches this adapter; a server that asks anyway gets a plain answer.
-  [[nodiscard]] reply on_hook(const request& /*req*/, dispatch::kind /*hook*/,
-                              const outcome* failure) const override {
-    return detail::plain_hook_reply(failure);
-  }
-
-  // Every request gets it, /healthz included: the liveness probe fails and Kubernetes restarts
-  // the pod, as it would a runtime whose import failed.
-  [[nodiscard]] reply on_init_error(const request& /*req*/, const outcome& failure) const override {
-    return detail::failure_reply(failure);
-  }
+  // on_hook, on_init_error: the adapter's defaults. After an init error every request gets it,
+  // /healthz included: the liveness probe fails and Kubernetes restarts the pod, as it would a
+  // runtime whose import failed.
 
   [[nodiscard]] reply on_overload(const request& req) const override {
     count(failures_, req.method);

@@ -88,17 +88,24 @@ class adapter {
   /// The answer for an invocation's outcome (success or function error; see outcome.h).
   [[nodiscard]] virtual reply on_outcome(const request& req, const invocation& inv,
                                          const outcome& result) const = 0;
+  // The four answers below have defaults (defined in http_event.cpp beside the replies they
+  // use) that suit a platform with no rules of its own; an adapter overrides what its platform
+  // specifies.
+
   /// The answer to a lifecycle request (initialize, pre_stop, pre_freeze) after its hooks ran;
   /// `failure` is nullptr on success, else the error outcome (an init error, a hook that threw).
+  /// Default: 200 "ok", or 500 with the error JSON.
   [[nodiscard]] virtual reply on_hook(const request& req, dispatch::kind hook,
-                                      const outcome* failure) const = 0;
+                                      const outcome* failure) const;
   /// The answer when the function failed to initialise (`/runtime/init/error` was posted):
-  /// every request after that gets it.
-  [[nodiscard]] virtual reply on_init_error(const request& req, const outcome& failure) const = 0;
-  /// The answer when the server is saturated (queue full: 503 or 429 as the platform expects)
-  /// or the invocation timed out (`timed_out`, 504 or the platform's equivalent).
-  [[nodiscard]] virtual reply on_overload(const request& req) const = 0;
-  [[nodiscard]] virtual reply on_timeout(const request& req, const invocation& inv) const = 0;
+  /// every request after that gets it. Default: 500 with the error JSON.
+  [[nodiscard]] virtual reply on_init_error(const request& req, const outcome& failure) const;
+  /// The answer when the server is saturated (queue full: 503 or 429 as the platform expects).
+  /// Default: 503 with Retry-After.
+  [[nodiscard]] virtual reply on_overload(const request& req) const;
+  /// The answer when the invocation timed out (504 or the platform's equivalent). Default: API
+  /// Gateway's 504 {"message":"Endpoint request timed out"}.
+  [[nodiscard]] virtual reply on_timeout(const request& req, const invocation& inv) const;
   /// The line (without newline) the server writes to stdout at `mark`, so that a platform that
   /// slices its log by markers finds them (FC: `FC Invoke Start RequestId: <id>`). `request_id`
   /// is the invocation's; empty for initialize marks. Empty (the default): nothing is written.
