@@ -272,6 +272,25 @@ TEST(push_runtime_test, sigterm_lets_the_slow_request_finish_runs_the_hook_and_e
   EXPECT_EQ(fn.wait(), 0);
 }
 
+TEST(push_runtime_test, a_handler_that_outlives_the_grace_period_is_answered_and_left_behind) {
+  // The C++ handler runs on its connection's own worker thread; when the grace period ends with
+  // it still blocked, the server answers its client itself (504, as for a timeout), runs the
+  // shutdown hook and the process exits 0 without waiting for the handler.
+  function_process fn(push_function, http_env({"LAMELLA_SHUTDOWN_GRACE_MS=300"}));
+  auto stuck = std::async(std::launch::async, [&] {
+    raw_connection c(fn.port());
+    return c.exchange("POST", "/stuck", R"({"do":"block"})");
+  });
+  ASSERT_EQ(fn.stdout_line(), "blocked");
+  fn.signal(SIGTERM);
+  const auto r = stuck.get();  // never released
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 504U);
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_EQ(fn.stdout_line(), "shutdown hook ran");
+  EXPECT_EQ(fn.wait(), 0);
+}
+
 TEST(push_runtime_test, fc_serves_invoke_and_initialize) {
   function_process fn(cpp_hello, {"LAMELLA_PLATFORM=fc", "FC_CUSTOM_LISTEN_PORT=0", "_HANDLER=echo",
                                   "FC_FUNCTION_NAME=fc-test"});

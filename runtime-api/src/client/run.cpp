@@ -1,5 +1,6 @@
 #include "client/functiongraph_transport.h"
 #include "client/scf_transport.h"
+#include "common/lifecycle.h"
 #include "server/push_server.h"
 
 #include "lamella/runtime.h"
@@ -112,8 +113,38 @@ bool is_push_platform(const std::optional<result<platform_settings>>& platform) 
   return platform && *platform && is_push((**platform).kind);
 }
 
-/// run() on a push platform: `concurrency` loops over in-process transports until the server
-/// stops (SIGTERM), then 0 once it has drained and run the shutdown hooks.
+/// run() on a push platform, the handler called by the server's I/O threads, up to `limit` at
+/// once, until the server stops (SIGTERM); then 0 once it has drained and run the shutdown hooks.
+int serve_directly(push::server& server, const handler& h, const run_options& options,
+                   unsigned limit) {
+  // One environment: the trace id variable only when invocations never overlap. They run one
+  // after another on different threads, each taken under the server's lock, which orders them.
+  auto trace = std::make_shared<trace_env>();
+  const bool set_trace = options.set_trace_env && limit == 1;
+  server.serve_directly(
+      [&h, trace, set_trace](const invocation& inv) {
+        if (set_trace) trace->set(inv.trace_id);
+        return call_handler(h, inv);
+      },
+      limit);
+  server.wait();
+  // The server has stopped (every answer written or abandoned, the shutdown hooks run); handlers
+  // still busy after a moment outlived the grace period: the process ends without them, as the
+  // platform would end it.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (server.handlers_running() != 0) {
+    if (std::chrono::steady_clock::now() >= give_up) {
+      std::fprintf(stderr, "lamella: %zu handler(s) still running after the grace period\n",
+                   server.handlers_running());
+      detail::exit_now(0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return 0;
+}
+
+/// run() on a push platform with max_invocations: `concurrency` loops over in-process transports
+/// until the server stops (SIGTERM), then 0 once it has drained and run the shutdown hooks.
 int run_push(const handler& h, const run_options& options, const platform_settings& settings) {
   auto server = push::server_for_process(/*exit_process_when_stopped=*/false);
   if (!server) {
@@ -124,6 +155,7 @@ int run_push(const handler& h, const run_options& options, const platform_settin
   // The server may have been started earlier by make_lambda_client(): this caller exits itself.
   (*server)->set_exit_process_when_stopped(false);
   const unsigned loops = std::max(1U, settings.concurrency);
+  if (!options.max_invocations) return serve_directly(**server, h, options, loops);
   run_options loop_options = options;
   if (loops > 1) loop_options.set_trace_env = false;  // one environment, several invocations
   struct shared_state {
@@ -162,8 +194,7 @@ int run_push(const handler& h, const run_options& options, const platform_settin
                              [&] { return state.loops_done == loops; })) {
         std::fprintf(stderr, "lamella: %u handler(s) still running after the grace period\n",
                      loops - state.loops_done);
-        std::fflush(nullptr);
-        std::_Exit(0);
+        detail::exit_now(0);
       }
     }
   }

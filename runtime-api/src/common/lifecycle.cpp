@@ -2,6 +2,8 @@
 
 #include "common/lifecycle.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <utility>
@@ -83,6 +85,16 @@ std::optional<outcome> run_pre_freeze_hooks() {
     list = r.pre_freeze;
   }
   return run_all(list, "a pre-freeze hook");
+}
+
+void exit_now(int status) noexcept {
+  for (std::FILE* stream : {stdout, stderr}) {
+    if (::ftrylockfile(stream) == 0) {
+      ::fflush_unlocked(stream);
+      ::funlockfile(stream);
+    }
+  }
+  std::_Exit(status);
 }
 
 }  // namespace detail

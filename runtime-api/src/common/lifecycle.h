@@ -7,6 +7,12 @@
 
 namespace lamella::detail {
 
+/// Ends the process now with `status` (std::_Exit: no destructors, no atexit), after flushing
+/// stdout and stderr unless another thread holds them. Why not fflush(nullptr): a handler left
+/// running may be blocked inside stdio (fgets on stdin, a write to a full pipe) holding that
+/// stream's lock, and flushing every stream would wait for it forever.
+[[noreturn]] void exit_now(int status) noexcept;
+
 /// Runs the shutdown hooks, the first time only (later calls return the first call's result at
 /// once). Returns the first failure (a hook threw) as a function error, nullopt when all ran.
 /// Thread-safe; blocks while another thread runs them.

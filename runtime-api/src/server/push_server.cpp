@@ -1,18 +1,26 @@
-// The push server (push_server.h): Beast sessions on one I/O thread, a bounded queue shared with
-// the loops' in-process transports, and the lifecycle (initialize, pre-stop, pre-freeze, SIGTERM).
+// The push server (push_server.h): Beast sessions on the I/O threads, a bounded queue shared with
+// the loops' in-process transports (or run directly by the I/O threads: serve_directly()), and
+// the lifecycle (initialize, pre-stop, pre-freeze, SIGTERM).
 //
-// Threads. The I/O thread owns the acceptor, the sessions, the timers and every `busy_`/
-// `stopping_` counter. The loops (C++ threads, the Python loop, Node workers) call into the
-// server through in_process_transport::send(), touching only what `mutex_` guards: the queue,
-// the running invocations, the init state and the stop flags. A job is answered exactly once:
-// by whoever removes it from `queue_`/`running_` under the mutex; the answer is then written on
-// the I/O thread (net::post). Lifecycle hooks run on their own thread (`hooks_`), never on the
-// I/O thread, so a slow hook does not stop the server from answering.
+// Threads. One I/O thread runs `io_`: the acceptor, the signals, the grace timer and the stop
+// sequence live on its `strand_`, and each session on a strand of its own (its reads, writes,
+// timers and its job's timeout timer). serve_directly() adds one worker per handler slot: an
+// I/O context and thread of its own, given one connection at a time, whose invocations run
+// inline on that thread (a watchdog on `strand_` answers the ones that outlive their deadline).
+// What sessions share with each other and with the loops is guarded by `mutex_`: the connection
+// list, the busy count, the queue, the running invocations, the init state and the stop flags. The
+// loops (C++ threads, the Python loop, Node workers) call into the server through
+// in_process_transport::send(). A job is answered exactly once: by whoever removes it from
+// `queue_`/`running_` under the mutex; the answer is then written on the job's session strand.
+// Lifecycle hooks run on their own thread (`hooks_`), never on an I/O thread, so a slow hook
+// does not stop the server from answering.
 #include "server/push_server.h"
 
 #include "client/lambda_protocol.h"
 #include "common/lifecycle.h"
 
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
@@ -22,6 +30,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/basic_stream.hpp>
@@ -32,6 +41,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,6 +56,7 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <future>
 #include <list>
 #include <mutex>
 #include <random>
@@ -129,12 +140,28 @@ class session;
 
 /// One invocation from its request to its answer.
 struct job {
-  job(net::io_context& io, std::shared_ptr<session> s, request r)
-      : owner(std::move(s)), req(std::move(r)), timer(io) {}
+  job(const net::any_io_executor& session_strand, std::shared_ptr<session> s, request r)
+      : owner(std::move(s)), req(std::move(r)), timer(session_strand) {}
   std::shared_ptr<session> owner;
   request req;
   invocation inv;
-  net::steady_timer timer;  // the per-invocation timeout; I/O thread only
+  net::steady_timer timer;  // the per-invocation timeout; on the session's strand
+  // Run inline on its session's worker thread (serve_directly()): no timer; whoever takes it out
+  // of running_ other than that thread writes the answer on `fd` itself, then sets cut_off.
+  bool runs_inline = false;
+  int fd = -1;
+  std::promise<void> cut_off;
+};
+
+/// serve_directly(): a handler slot with an I/O context and thread of its own. It owns at most
+/// one connection at a time, whose invocations run inline on its thread; when idle it also runs
+/// invocations queued by connections the main I/O thread serves.
+struct worker {
+  net::io_context io{1};
+  net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(io);
+  std::thread thread;
+  std::atomic<unsigned> sessions{0};  // connections it owns: 0 or 1
+  bool running = false;               // a handler runs on its thread; guarded by impl::mutex_
 };
 
 class server::impl : public std::enable_shared_from_this<server::impl> {
@@ -145,7 +172,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
         options_(std::move(options)),
         work_(net::make_work_guard(io_)),
         acceptor_(io_),
-        grace_timer_(io_),
+        grace_timer_(strand_),
         exit_when_stopped_(options_.exit_process_when_stopped) {
     if (!options_.shutdown_hooks) options_.shutdown_hooks = detail::run_shutdown_hooks;
     if (!options_.pre_freeze_hooks) options_.pre_freeze_hooks = detail::run_pre_freeze_hooks;
@@ -165,16 +192,25 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   void run_thread() {
     thread_ = std::thread([this] { io_.run(); });
   }
-  // After wait(): every socket and timer is closed, so the I/O thread runs out of work.
+  // After wait(): every socket and timer is closed, so the I/O threads run out of work.
   void shutdown_threads() {
     hooks_.join();
     work_.reset();
     if (thread_.joinable()) thread_.join();
+    for (auto& w : workers_) {
+      w->work.reset();
+      if (w->thread.joinable()) w->thread.join();
+    }
   }
 
   // Any thread.
   void request_stop() {
-    net::post(io_, [self = shared_from_this()] { self->begin_stop(); });
+    net::post(strand_, [self = shared_from_this()] { self->begin_stop(); });
+  }
+  void serve_directly(direct_handler handler, unsigned limit);
+  [[nodiscard]] std::size_t handlers_running() {
+    const std::lock_guard lock(mutex_);
+    return direct_running_;
   }
   void wait() {
     std::unique_lock lock(mutex_);
@@ -188,21 +224,43 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   http_response complete(std::string_view request_id, outcome o);
   http_response init_failed(outcome o);
 
-  // I/O thread (sessions).
+  // Sessions (each on its strand).
   void on_request(const std::shared_ptr<session>& s, request req);
   void on_reply_written(bool counted);
-  bool track(const std::shared_ptr<session>& s);
   [[nodiscard]] const platform_settings& settings() const noexcept { return settings_; }
   [[nodiscard]] bool stopping() const noexcept { return stopping_; }
 
  private:
+  // strand_.
+  bool track(const std::shared_ptr<session>& s);
   void accept();
   void begin_stop();
   void force_stop();
   void maybe_finish();
   void finish_stop();
-  void answer(const std::shared_ptr<job>& j, reply r);  // any thread: posts to the I/O thread
+  // Any thread.
+  void answer(const std::shared_ptr<job>& j, reply r);  // written on the job's session strand
   void arm_timeout(const std::shared_ptr<job>& j);
+  /// Takes `j` from the queue's side into running_ (its deadline set); under mutex_.
+  void start_running(const std::shared_ptr<job>& j);
+  /// The Runtime API's /next answer for a job start_running() took.
+  http_response next_response(const std::shared_ptr<job>& j);
+  // serve_directly().
+  /// A worker without a connection, now counted as having one; nullptr when none is free.
+  worker* claim_worker();
+  /// On `w`'s thread: runs `j` (a request of the connection `w` owns), then drains the queue.
+  void run_inline(worker& w, const std::shared_ptr<job>& j);
+  /// On `w`'s thread: runs queued invocations until the queue is empty, then frees `w`.
+  void drain(worker& w);
+  /// Calls the direct handler; an exception becomes a function error.
+  outcome call_direct(const invocation& inv) noexcept;
+  /// Gives an idle worker the queue to drain (a connection of the main I/O thread queued one).
+  void wake_idle_worker();
+  /// Answers `j`, which was taken out of running_ while it may still run: through its session,
+  /// or for an inline job by writing on its socket from this thread (its own is in the handler).
+  void answer_cut_off(const std::shared_ptr<job>& j, reply r);
+  /// Every 10 ms: answers the inline jobs whose deadline has passed (on_timeout).
+  void watch();
   void run_hook(const std::shared_ptr<session>& s, request req, dispatch::kind hook);
   void end_init_wait(const std::optional<outcome>& failure);
   std::string new_request_id();
@@ -213,7 +271,8 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   const std::unique_ptr<adapter> adapter_;
   server_options options_;
 
-  net::io_context io_{1};
+  net::io_context io_;
+  net::strand<net::io_context::executor_type> strand_ = net::make_strand(io_);
   net::executor_work_guard<net::io_context::executor_type> work_;
   net::basic_socket_acceptor<stream_protocol> acceptor_;
   // Fn: set by listen() before the I/O thread starts, then the I/O thread's (remove_socket_files).
@@ -223,20 +282,24 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   net::steady_timer grace_timer_;
   net::thread_pool hooks_{1};
   std::thread thread_;
+  net::steady_timer watchdog_{strand_};
   std::uint16_t port_ = 0;
   std::string adopted_where_;  // "address:port" of an adopted socket (adopt())
   std::atomic<bool> exit_when_stopped_;
+  std::atomic<bool> stopping_ = false;  // set on strand_; read anywhere
 
-  // I/O thread only.
-  bool stopping_ = false;
+  // strand_ only.
   bool stop_finished_ = false;
+
+  // Shared by the sessions and the loops; guarded by mutex_.
+  std::mutex mutex_;
   std::size_t busy_ = 0;  // requests read and not yet answered
   std::list<std::weak_ptr<session>> sessions_;
   std::vector<std::pair<std::shared_ptr<session>, request>> init_waiters_;
-  std::mt19937_64 rng_{std::random_device{}()};
-
-  // Shared with the loops; guarded by mutex_.
-  std::mutex mutex_;
+  direct_handler direct_;  // set by serve_directly(): the workers run invocations
+  std::vector<std::unique_ptr<worker>> workers_;  // set with direct_, then never changed
+  std::size_t next_worker_ = 0;                   // where claim_worker() looks first
+  unsigned direct_running_ = 0;                   // handlers running on workers
   // Two condition variables, because notify_one() on a shared one could wake a wait()er instead
   // of a loop, and the job would wait for the next notification (seen: an invocation never ran).
   std::condition_variable queue_cv_;     // loops in next(): queue_ gained a job, or stopped_
@@ -256,10 +319,20 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(server::impl& owner, stream_protocol::socket socket)
-      : owner_(owner), stream_(std::move(socket)) {}
+  /// `home`: the worker whose context `socket` belongs to, or nullptr (the main I/O thread's).
+  session(server::impl& owner, stream_protocol::socket socket, worker* home)
+      : owner_(owner), stream_(std::move(socket)), home_(home) {}
   session(const session&) = delete;
   session& operator=(const session&) = delete;
+  session(session&&) = delete;
+  session& operator=(session&&) = delete;
+  ~session() {
+    if (home_ != nullptr) --home_->sessions;  // the worker is free for another connection
+  }
+
+  [[nodiscard]] worker* home() const noexcept { return home_; }
+  /// The socket's descriptor (for an answer written from another thread: impl::answer_cut_off).
+  [[nodiscard]] int native_handle() { return stream_.socket().native_handle(); }
 
   void start() {
     beast::error_code ec;
@@ -304,6 +377,9 @@ class session : public std::enable_shared_from_this<session> {
 
   /// Whether a request is between its read and its answer.
   [[nodiscard]] bool busy() const noexcept { return busy_; }
+
+  /// The session's strand: every member but executor() runs on it.
+  [[nodiscard]] net::any_io_executor executor() { return stream_.get_executor(); }
 
   /// Closes the connection now (pending operations end with operation_aborted).
   void close() {
@@ -423,6 +499,7 @@ class session : public std::enable_shared_from_this<session> {
 
   server::impl& owner_;
   stream stream_;
+  worker* const home_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -567,7 +644,7 @@ result<void> server::impl::adopt(const char* fd_text) {
 
 result<void> server::impl::start_listening(const std::string& where) {
   if (options_.handle_signals) {
-    signals_.emplace(io_, SIGTERM, SIGINT);
+    signals_.emplace(strand_, SIGTERM, SIGINT);
     signals_->async_wait([this](beast::error_code sec, int) {
       if (!sec) begin_stop();
     });
@@ -628,33 +705,51 @@ void server::impl::remove_socket_files() noexcept {
 }
 
 void server::impl::accept() {
-  acceptor_.async_accept([this](beast::error_code ec, stream_protocol::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      auto s = std::make_shared<session>(*this, std::move(socket));
-      // Beyond the connection limit the socket is closed at once (the session dies here).
-      if (track(s)) s->start();
-    } else {
-      fail(ec, "accept");
-    }
-    accept();
-  });
+  // Each connection gets a strand of its own; the acceptor's completions run on strand_.
+  acceptor_.async_accept(
+      net::make_strand(io_),
+      net::bind_executor(strand_, [this](beast::error_code ec, stream_protocol::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+        if (!ec) {
+          worker* home = claim_worker();
+          if (home != nullptr) {
+            // Moved to the worker's context: the connection is the worker's alone.
+            beast::error_code mec;
+            const auto local = socket.local_endpoint(mec);
+            const int fd = mec ? -1 : socket.release(mec);
+            stream_protocol::socket moved(home->io);
+            if (fd >= 0) moved.assign(local.protocol(), fd, mec);
+            socket = std::move(moved);
+            if (mec) fail(mec, "handing a connection to a worker");
+          }
+          auto s = std::make_shared<session>(*this, std::move(socket), home);
+          // Beyond the connection limit the socket is closed at once (the session dies here).
+          if (track(s)) net::dispatch(s->executor(), [s] { s->start(); });
+        } else {
+          fail(ec, "accept");
+        }
+        accept();
+      }));
 }
 
 bool server::impl::track(const std::shared_ptr<session>& s) {
-  sessions_.remove_if([](const std::weak_ptr<session>& w) { return w.expired(); });
-  if (sessions_.size() >= settings_.connection_limit || stopping_) {
-    s->close();
-    return false;
+  {
+    const std::lock_guard lock(mutex_);
+    sessions_.remove_if([](const std::weak_ptr<session>& w) { return w.expired(); });
+    if (sessions_.size() < settings_.connection_limit && !stopping_) {
+      sessions_.push_back(s);
+      return true;
+    }
   }
-  sessions_.push_back(s);
-  return true;
+  s->close();  // not started: nothing else touches it
+  return false;
 }
 
 std::string server::impl::new_request_id() {
   // A random UUID (version 4 layout), as Lambda's request ids.
-  const std::uint64_t a = rng_();
-  const std::uint64_t b = rng_();
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::uint64_t a = rng();
+  const std::uint64_t b = rng();
   char text[37];
   std::snprintf(text, sizeof text, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
                 static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
@@ -664,10 +759,10 @@ std::string server::impl::new_request_id() {
 }
 
 void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
-  ++busy_;
   std::optional<outcome> failed;
   {
     const std::lock_guard lock(mutex_);
+    ++busy_;
     if (init_ == init_state::failed) failed = init_failure_;
   }
   if (failed)
@@ -710,7 +805,7 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
       break;
   }
   if (stopping_) return s->respond(guarded([&] { return adapter_->on_overload(req); }), true);
-  auto j = std::make_shared<job>(io_, s, std::move(req));
+  auto j = std::make_shared<job>(s->executor(), s, std::move(req));
   j->inv = std::move(d.inv);
   if (j->inv.request_id.empty()) j->inv.request_id = id;
   if (j->inv.function_arn.empty()) {
@@ -724,12 +819,28 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
       lock.unlock();
       return s->respond(guarded([&] { return adapter_->on_init_error(j->req, failure); }), true);
     }
-    // Room: one per loop waiting in next() (it takes the job at once), plus the queue limit.
-    if (queue_.size() < settings_.queue_limit + waiting_loops_ &&
-        running_.find(j->inv.request_id) == running_.end()) {
-      queue_.push_back(j);
+    const bool unique = running_.find(j->inv.request_id) == running_.end();
+    worker* home = s->home();
+    if (direct_ && unique && home != nullptr && !home->running) {
+      // serve_directly(): this is the worker's own connection; it runs here and now.
+      home->running = true;
+      ++direct_running_;
+      j->runs_inline = true;
+      j->fd = s->native_handle();
+      start_running(j);
       lock.unlock();
-      queue_cv_.notify_one();
+      return run_inline(*home, j);
+    }
+    // Room: one per loop waiting in next() (it takes the job at once), plus the queue limit.
+    if (queue_.size() < settings_.queue_limit + waiting_loops_ && unique) {
+      queue_.push_back(j);
+      const bool direct = static_cast<bool>(direct_);
+      lock.unlock();
+      if (direct) {
+        wake_idle_worker();
+      } else {
+        queue_cv_.notify_one();
+      }
       return;
     }
   }
@@ -742,24 +853,28 @@ void server::impl::run_hook(const std::shared_ptr<session>& s, request req, disp
                                                           : self->options_.pre_freeze_hooks();
     auto r =
         guarded([&] { return self->adapter_->on_hook(req, hook, failure ? &*failure : nullptr); });
-    net::post(self->io_, [s, r = std::move(r)]() mutable { s->respond(std::move(r), true); });
+    net::post(s->executor(), [s, r = std::move(r)]() mutable { s->respond(std::move(r), true); });
   });
 }
 
 void server::impl::on_reply_written(bool counted) {
-  if (counted) --busy_;
+  if (counted) {
+    const std::lock_guard lock(mutex_);
+    --busy_;
+  }
   maybe_finish();
 }
 
 void server::impl::answer(const std::shared_ptr<job>& j, reply r) {
-  net::post(io_, [j, r = std::move(r)]() mutable {
+  // From an I/O thread outside that strand (run_directly), this writes at once.
+  net::dispatch(j->owner->executor(), [j, r = std::move(r)]() mutable {
     j->timer.cancel();
     j->owner->respond(std::move(r), true);
   });
 }
 
 void server::impl::arm_timeout(const std::shared_ptr<job>& j) {
-  net::post(io_, [self = shared_from_this(), j] {
+  net::dispatch(j->owner->executor(), [self = shared_from_this(), j] {
     // The invocation's deadline (the platform's, or the function timeout from /next on).
     const auto left = j->inv.deadline - std::chrono::system_clock::now();
     j->timer.expires_after(std::max<std::chrono::steady_clock::duration>(
@@ -784,7 +899,7 @@ result<http_response> server::impl::next() {
     if (init_ == init_state::pending) {
       // The first /next from any loop means the function's init is done.
       init_ = init_state::done;
-      net::post(io_, [self = shared_from_this()] { self->end_init_wait(std::nullopt); });
+      net::post(strand_, [self = shared_from_this()] { self->end_init_wait(std::nullopt); });
     }
     ++waiting_loops_;
     queue_cv_.wait(
@@ -800,14 +915,177 @@ result<http_response> server::impl::next() {
     }
     j = std::move(queue_.front());
     queue_.pop_front();
-    // A deadline the platform sent (an adapter set it: Fn-Deadline, OpenWhisk's deadline, FC's
-    // x-fc-function-timeout) stands, if it is sooner than the function's own timeout.
-    const auto own = std::chrono::system_clock::now() + settings_.function.timeout;
-    if (j->inv.deadline == std::chrono::system_clock::time_point{} || j->inv.deadline > own) {
-      j->inv.deadline = own;
-    }
-    running_.emplace(j->inv.request_id, j);
+    start_running(j);
   }
+  return next_response(j);
+}
+
+void server::impl::start_running(const std::shared_ptr<job>& j) {
+  // A deadline the platform sent (an adapter set it: Fn-Deadline, OpenWhisk's deadline, FC's
+  // x-fc-function-timeout) stands, if it is sooner than the function's own timeout.
+  const auto own = std::chrono::system_clock::now() + settings_.function.timeout;
+  if (j->inv.deadline == std::chrono::system_clock::time_point{} || j->inv.deadline > own) {
+    j->inv.deadline = own;
+  }
+  running_.emplace(j->inv.request_id, j);
+}
+
+worker* server::impl::claim_worker() {
+  const std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    auto& w = *workers_[(next_worker_ + i) % workers_.size()];
+    // Not one running a queued invocation for another connection: this one would wait for it.
+    if (w.sessions == 0 && !w.running) {
+      ++w.sessions;
+      next_worker_ = (next_worker_ + i + 1) % workers_.size();
+      return &w;
+    }
+  }
+  return nullptr;
+}
+
+outcome server::impl::call_direct(const invocation& inv) noexcept {
+  try {
+    return direct_(inv);
+  } catch (const std::exception& e) {
+    return outcome::failure("Runtime.HandlerError", e.what());
+  } catch (...) {
+    return outcome::failure("Runtime.HandlerError", "the handler threw");
+  }
+}
+
+void server::impl::run_inline(worker& w, const std::shared_ptr<job>& j) {
+  mark(log_mark::invoke_start, j->req, j->inv.request_id);  // before the handler's output
+  // The deadline is the watchdog's (watch()): this thread cannot run a timer meanwhile.
+  const bool answered = complete(j->inv.request_id, call_direct(j->inv)).status == 202;
+  if (!answered) {
+    // The watchdog or a stop took it and wrote the answer on the socket: wait until it has,
+    // then close (the connection's state is that thread's answer, sent with Connection: close).
+    j->cut_off.get_future().wait();
+    j->owner->close();
+    on_reply_written(true);
+  }
+  drain(w);
+}
+
+void server::impl::drain(worker& w) {
+  for (;;) {
+    std::shared_ptr<job> j;
+    {
+      const std::lock_guard lock(mutex_);
+      if (queue_.empty() || stopped_) {
+        w.running = false;
+        --direct_running_;
+        return;
+      }
+      j = std::move(queue_.front());
+      queue_.pop_front();
+      start_running(j);
+    }
+    // A connection of the main I/O thread: its timer and answers are that thread's.
+    mark(log_mark::invoke_start, j->req, j->inv.request_id);
+    arm_timeout(j);
+    (void)complete(j->inv.request_id, call_direct(j->inv));
+  }
+}
+
+void server::impl::wake_idle_worker() {
+  worker* idle = nullptr;
+  {
+    const std::lock_guard lock(mutex_);
+    // Preferably one without a connection, whose own requests would wait meanwhile.
+    for (auto& w : workers_) {
+      if (!w->running && (idle == nullptr || w->sessions == 0)) {
+        idle = w.get();
+        if (w->sessions == 0) break;
+      }
+    }
+    if (idle != nullptr) {
+      idle->running = true;
+      ++direct_running_;
+    }
+  }
+  // None idle: the first worker whose handler returns drains the queue.
+  if (idle != nullptr)
+    net::post(idle->io, [self = shared_from_this(), idle] { self->drain(*idle); });
+}
+
+void server::impl::answer_cut_off(const std::shared_ptr<job>& j, reply r) {
+  if (!j->runs_inline) return answer(j, std::move(r));
+  // Its session's thread is in the handler and touches nothing until cut_off is set.
+  std::string bytes = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                      std::string(http::obsolete_reason(http::int_to_status(r.status))) + "\r\n";
+  for (const auto& [name, value] : r.headers)
+    bytes.append(name).append(": ").append(value).append("\r\n");
+  bytes.append("Content-Length: ").append(std::to_string(r.body.size()));
+  bytes.append("\r\nConnection: close\r\n\r\n").append(r.body);
+  std::string_view left = bytes;
+  const auto give_up = steady::now() + final_write_time;
+  while (!left.empty() && steady::now() < give_up) {
+    const auto n = ::send(j->fd, left.data(), left.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      left.remove_prefix(static_cast<std::size_t>(n));
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      pollfd writable{j->fd, POLLOUT, 0};
+      ::poll(&writable, 1, 50);
+    } else {
+      break;  // the client has gone
+    }
+  }
+  // The end of the answer (Connection: close) for a client that reads until it: the session
+  // itself closes once the handler returns.
+  ::shutdown(j->fd, SHUT_WR);
+  j->cut_off.set_value();
+}
+
+void server::impl::watch() {
+  watchdog_.expires_after(std::chrono::milliseconds(10));
+  watchdog_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;
+    std::vector<std::shared_ptr<job>> late;
+    {
+      const std::lock_guard lock(self->mutex_);
+      const auto now = std::chrono::system_clock::now();
+      for (auto it = self->running_.begin(); it != self->running_.end();) {
+        if (it->second->runs_inline && it->second->inv.deadline <= now) {
+          late.push_back(std::move(it->second));
+          it = self->running_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (const auto& j : late) {
+      self->mark(log_mark::invoke_end, j->req, j->inv.request_id);
+      self->answer_cut_off(j, guarded([&] { return self->adapter_->on_timeout(j->req, j->inv); }));
+    }
+    if (!self->stop_finished_) self->watch();
+  });
+}
+
+void server::impl::serve_directly(direct_handler handler, unsigned limit) {
+  std::vector<std::unique_ptr<worker>> workers;
+  for (unsigned i = 0; i < std::max(1U, limit); ++i) {
+    workers.push_back(std::make_unique<worker>());
+    auto& w = *workers.back();
+    w.thread = std::thread([&w] { w.io.run(); });
+  }
+  unsigned queued = 0;
+  {
+    const std::lock_guard lock(mutex_);
+    direct_ = std::move(handler);
+    workers_ = std::move(workers);
+    if (init_ == init_state::pending) {
+      init_ = init_state::done;  // the handler is ready: this is the end of the function's init
+      net::post(strand_, [self = shared_from_this()] { self->end_init_wait(std::nullopt); });
+    }
+    queued = static_cast<unsigned>(queue_.size());  // what arrived before
+  }
+  net::post(strand_, [self = shared_from_this()] { self->watch(); });
+  for (unsigned i = 0; i < queued; ++i) wake_idle_worker();
+}
+
+http_response server::impl::next_response(const std::shared_ptr<job>& j) {
   mark(log_mark::invoke_start, j->req, j->inv.request_id);  // before the handler's output
   arm_timeout(j);
   const invocation& inv = j->inv;
@@ -870,23 +1148,25 @@ http_response server::impl::init_failed(outcome o) {
   for (const auto& j : queued) {
     answer(j, guarded([&] { return adapter_->on_init_error(j->req, o); }));
   }
-  net::post(io_, [self = shared_from_this(), o] { self->end_init_wait(o); });
+  net::post(strand_, [self = shared_from_this(), o] { self->end_init_wait(o); });
   // The environment serves init errors until the platform stops it; then the caller exits.
   wait();
   return api_response(202, R"({"status":"OK"})");
 }
 
 void server::impl::end_init_wait(const std::optional<outcome>& failure) {
-  auto waiters = std::move(init_waiters_);
-  init_waiters_.clear();
-  for (auto& waiter : waiters) {
-    const request& req = waiter.second;
+  std::vector<std::pair<std::shared_ptr<session>, request>> waiters;
+  {
+    const std::lock_guard lock(mutex_);
+    waiters.swap(init_waiters_);
+  }
+  for (auto& [s, req] : waiters) {
     mark(log_mark::initialize_end, req, {});
-    waiter.first->respond(guarded([&] {
-                            return adapter_->on_hook(req, dispatch::kind::initialize,
-                                                     failure ? &*failure : nullptr);
-                          }),
-                          true);
+    auto r = guarded([&] {
+      return adapter_->on_hook(req, dispatch::kind::initialize, failure ? &*failure : nullptr);
+    });
+    net::dispatch(s->executor(),
+                  [s, r = std::move(r)]() mutable { s->respond(std::move(r), true); });
   }
 }
 
@@ -906,14 +1186,23 @@ void server::impl::mark(log_mark what, const request& req,
 
 void server::impl::begin_stop() {
   if (stopping_) return;
-  stopping_ = true;
+  std::list<std::weak_ptr<session>> sessions;
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+    sessions = sessions_;
+  }
   beast::error_code ec;
   acceptor_.close(ec);
   remove_socket_files();  // nobody may connect from now on
   if (signals_) signals_->cancel(ec);
   // Idle connections go now; busy ones close after their answer (respond() sees stopping()).
-  for (const auto& w : std::list<std::weak_ptr<session>>(sessions_)) {
-    if (auto s = w.lock(); s && !s->busy()) s->close();
+  for (const auto& w : sessions) {
+    if (auto s = w.lock()) {
+      net::dispatch(s->executor(), [s] {
+        if (!s->busy()) s->close();
+      });
+    }
   }
   grace_timer_.expires_after(settings_.shutdown_grace);
   grace_timer_.async_wait([self = shared_from_this()](beast::error_code tec) {
@@ -935,13 +1224,17 @@ void server::impl::force_stop() {
   for (const auto& entry : running) {
     const auto& j = entry.second;
     mark(log_mark::invoke_end, j->req, j->inv.request_id);
-    answer(j, guarded([&] { return adapter_->on_timeout(j->req, j->inv); }));
+    answer_cut_off(j, guarded([&] { return adapter_->on_timeout(j->req, j->inv); }));
   }
-  auto waiters = std::move(init_waiters_);
-  init_waiters_.clear();
-  for (auto& waiter : waiters) {
-    const request& req = waiter.second;
-    waiter.first->respond(guarded([&] { return adapter_->on_overload(req); }), true);
+  std::vector<std::pair<std::shared_ptr<session>, request>> waiters;
+  {
+    const std::lock_guard lock(mutex_);
+    waiters.swap(init_waiters_);
+  }
+  for (auto& [s, req] : waiters) {
+    auto r = guarded([&] { return adapter_->on_overload(req); });
+    net::dispatch(s->executor(),
+                  [s, r = std::move(r)]() mutable { s->respond(std::move(r), true); });
   }
   grace_timer_.expires_after(final_write_time);
   grace_timer_.async_wait([self = shared_from_this()](beast::error_code tec) {
@@ -950,35 +1243,35 @@ void server::impl::force_stop() {
 }
 
 void server::impl::maybe_finish() {
-  if (stopping_ && busy_ == 0) {
-    bool queued = false;
-    {
-      const std::lock_guard lock(mutex_);
-      queued = !queue_.empty();
-    }
-    if (!queued) finish_stop();
+  if (!stopping_) return;
+  {
+    const std::lock_guard lock(mutex_);
+    if (busy_ != 0 || !queue_.empty()) return;
   }
+  net::dispatch(strand_, [self = shared_from_this()] { self->finish_stop(); });
 }
 
 void server::impl::finish_stop() {
   if (stop_finished_) return;
   stop_finished_ = true;
   grace_timer_.cancel();
-  for (const auto& w : std::list<std::weak_ptr<session>>(sessions_)) {
-    if (auto s = w.lock()) s->close();
-  }
+  watchdog_.cancel();
+  std::list<std::weak_ptr<session>> sessions;
   bool init_failed = false;
   {
     const std::lock_guard lock(mutex_);
+    sessions = sessions_;
     stopped_ = true;
     init_failed = init_ == init_state::failed;
+  }
+  for (const auto& w : sessions) {
+    if (auto s = w.lock()) net::dispatch(s->executor(), [s] { s->close(); });
   }
   queue_cv_.notify_all();
   net::post(hooks_, [self = shared_from_this(), init_failed] {
     (void)self->options_.shutdown_hooks();
     if (self->exit_when_stopped_) {
-      std::fflush(nullptr);
-      std::_Exit(init_failed ? 1 : 0);
+      detail::exit_now(init_failed ? 1 : 0);
     }
     {
       const std::lock_guard lock(self->mutex_);
@@ -1017,6 +1310,12 @@ std::unique_ptr<transport> server::make_transport() {
 }
 
 void server::request_stop() { impl_->request_stop(); }
+
+void server::serve_directly(direct_handler handler, unsigned limit) {
+  impl_->serve_directly(std::move(handler), limit);
+}
+
+std::size_t server::handlers_running() { return impl_->handlers_running(); }
 
 void server::wait() { impl_->wait(); }
 

@@ -34,7 +34,10 @@ struct server_options {
   hook_runner pre_freeze_hooks;  ///< empty = detail::run_pre_freeze_hooks
 };
 
-/// The push server. Listens on construction; one I/O thread owns the sockets; invocations wait in
+/// An invocation's handler run by the server itself (server::serve_directly()).
+using direct_handler = std::function<outcome(const invocation&)>;
+
+/// The push server. Listens on construction; its I/O threads own the sockets; invocations wait in
 /// a bounded queue until a loop's in-process transport asks for `/next`.
 /// Thread-safe: every public member may be called from any thread. Transports it made must not be
 /// used after the server is destroyed.
@@ -70,6 +73,20 @@ class server {
   /// the server has stopped, as Lambda ends an environment whose init failed. Streaming
   /// (begin_chunked) answers not_supported. Each loop needs its own transport.
   std::unique_ptr<transport> make_transport();
+
+  /// Runs invocations by calling `handler` on the server's own I/O threads instead of handing
+  /// them to loops through transports: C++ handlers, which need no thread of their own, save the
+  /// two thread hand-offs per request that a loop costs. Up to `limit` (at least 1) run at once,
+  /// each on its own I/O thread (`limit` more are started, so that one is always free to read
+  /// requests, answer health checks and time invocations out); beyond that they wait in the queue
+  /// (the queue limit applies, then on_overload()). Marks the function's init as done. Call it
+  /// once, instead of running loops. `handler` must not throw (an exception becomes a
+  /// Runtime.HandlerError outcome) and may run on several threads at once when `limit` > 1.
+  void serve_directly(direct_handler handler, unsigned limit);
+
+  /// How many invocations serve_directly()'s handler is running now (those that outlived the
+  /// grace period of a stop included).
+  [[nodiscard]] std::size_t handlers_running();
 
   /// Begins a graceful stop, as SIGTERM does: stop accepting, close idle connections, let the
   /// queued and running invocations finish within the grace period, answer what is left with
