@@ -5,8 +5,9 @@
 // Threads. One I/O thread runs `io_`: the acceptor, the signals, the grace timer and the stop
 // sequence live on its `strand_`, and each session on a strand of its own (its reads, writes,
 // timers and its job's timeout timer). serve_directly() adds one worker per handler slot: an
-// I/O context and thread of its own, given one connection at a time, whose invocations run
-// inline on that thread (a watchdog on `strand_` answers the ones that outlive their deadline).
+// I/O context and thread of its own, owning connections (one each while workers are free) whose
+// invocations run inline on that thread (a watchdog on `strand_` answers the ones that outlive
+// their deadline).
 // What sessions share with each other and with the loops is guarded by `mutex_`: the connection
 // list, the busy count, the queue, the running invocations, the init state and the stop flags. The
 // loops (C++ threads, the Python loop, Node workers) call into the server through
@@ -153,14 +154,14 @@ struct job {
   std::promise<void> cut_off;
 };
 
-/// serve_directly(): a handler slot with an I/O context and thread of its own. It owns at most
-/// one connection at a time, whose invocations run inline on its thread; when idle it also runs
-/// invocations queued by connections the main I/O thread serves.
+/// serve_directly(): a handler slot with an I/O context and thread of its own. The connections it
+/// owns (one each while there are free workers) have their invocations run inline on its thread;
+/// when idle it also runs invocations queued by connections the main I/O thread serves.
 struct worker {
   net::io_context io{1};
   net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(io);
   std::thread thread;
-  std::atomic<unsigned> sessions{0};  // connections it owns: 0 or 1
+  std::atomic<unsigned> sessions{0};  // connections it owns
   bool running = false;               // a handler runs on its thread; guarded by impl::mutex_
 };
 
@@ -932,16 +933,22 @@ void server::impl::start_running(const std::shared_ptr<job>& j) {
 
 worker* server::impl::claim_worker() {
   const std::lock_guard lock(mutex_);
+  // A worker without a connection if there is one, else the one with the fewest (a CPU-bound
+  // function run with one worker per core serves many connections per worker, as nginx does).
+  // Never one whose handler is running: the connection would wait for it; the main I/O thread
+  // takes it instead, so that health checks are answered and requests queue (bounded) meanwhile.
+  worker* best = nullptr;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     auto& w = *workers_[(next_worker_ + i) % workers_.size()];
-    // Not one running a queued invocation for another connection: this one would wait for it.
-    if (w.sessions == 0 && !w.running) {
-      ++w.sessions;
-      next_worker_ = (next_worker_ + i + 1) % workers_.size();
-      return &w;
-    }
+    if (w.running || (best != nullptr && w.sessions >= best->sessions)) continue;
+    best = &w;
+    if (w.sessions == 0) break;
   }
-  return nullptr;
+  if (best != nullptr) {
+    ++best->sessions;
+    next_worker_ = (next_worker_ + 1) % workers_.size();
+  }
+  return best;
 }
 
 outcome server::impl::call_direct(const invocation& inv) noexcept {

@@ -74,14 +74,19 @@ class server {
   /// (begin_chunked) answers not_supported. Each loop needs its own transport.
   std::unique_ptr<transport> make_transport();
 
-  /// Runs invocations by calling `handler` on the server's own I/O threads instead of handing
-  /// them to loops through transports: C++ handlers, which need no thread of their own, save the
-  /// two thread hand-offs per request that a loop costs. Up to `limit` (at least 1) run at once,
-  /// each on its own I/O thread (`limit` more are started, so that one is always free to read
-  /// requests, answer health checks and time invocations out); beyond that they wait in the queue
-  /// (the queue limit applies, then on_overload()). Marks the function's init as done. Call it
-  /// once, instead of running loops. `handler` must not throw (an exception becomes a
-  /// Runtime.HandlerError outcome) and may run on several threads at once when `limit` > 1.
+  /// Runs invocations by calling `handler` on worker threads of the server's own instead of
+  /// handing them to loops through transports: C++ handlers, which need no thread of their own,
+  /// save the two thread hand-offs per request that a loop costs. Starts `limit` (at least 1)
+  /// workers, each an I/O context and thread: a new connection goes to a worker with none, else
+  /// to the one with the fewest, and its invocations run inline on that worker's thread, one at a
+  /// time; a connection that arrives while every worker is running a handler stays on the main
+  /// I/O thread, and its invocations wait in the queue for a free worker (the queue limit
+  /// applies, then on_overload()). So at most `limit` run at once, health checks are answered
+  /// while all are busy, and an invocation that outlives its deadline is answered (on_timeout(),
+  /// written on its socket by the main I/O thread with Connection: close) while its handler still
+  /// runs. Marks the function's init as done. Call it once, instead of running loops. `handler`
+  /// should not throw (an exception becomes a Runtime.HandlerError outcome) and runs on several
+  /// threads at once when `limit` > 1.
   void serve_directly(direct_handler handler, unsigned limit);
 
   /// How many invocations serve_directly()'s handler is running now (those that outlived the
