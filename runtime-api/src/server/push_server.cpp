@@ -1,18 +1,19 @@
 // The push server (push_server.h): Beast sessions on the I/O threads, a bounded queue shared with
-// the loops' in-process transports (or run directly by the I/O threads: serve_directly()), and
-// the lifecycle (initialize, pre-stop, pre-freeze, SIGTERM).
+// the loops' in-process transports (or run by the server's workers: serve_directly()), and the
+// lifecycle (initialize, pre-stop, pre-freeze, SIGTERM).
 //
-// Threads. One I/O thread runs `io_`: the acceptor, the signals, the grace timer and the stop
-// sequence live on its `strand_`, and each session on a strand of its own (its reads, writes,
-// timers and its job's timeout timer). serve_directly() adds one worker per handler slot: an
-// I/O context and thread of its own, owning connections (one each while workers are free) whose
-// invocations run inline on that thread (a watchdog on `strand_` answers the ones that outlive
-// their deadline).
-// What sessions share with each other and with the loops is guarded by `mutex_`: the connection
-// list, the busy count, the queue, the running invocations, the init state and the stop flags. The
-// loops (C++ threads, the Python loop, Node workers) call into the server through
+// Threads. One I/O thread runs `io_`: the acceptor, the signals, the grace timer, the watchdog
+// and the stop sequence live on its `strand_`, and the sessions on `io_` itself (their reads,
+// writes, timers and their jobs' timeout timers). serve_directly() adds one worker per handler
+// slot: an I/O context and thread of its own, owning connections (one each while workers are
+// free) whose invocations run inline on that thread; the watchdog answers the ones that outlive
+// their deadline. Each session's members run on its executor's one thread only. What sessions
+// share with each other and with the loops is guarded by `mutex_`: the connection list, the busy
+// count, the queue, the running invocations, the init state and the stop flags. The loops (the
+// Python loop, Node workers, C++ threads with max_invocations) call into the server through
 // in_process_transport::send(). A job is answered exactly once: by whoever removes it from
-// `queue_`/`running_` under the mutex; the answer is then written on the job's session strand.
+// `queue_`/`running_` under the mutex; the answer is then written on its session's executor
+// (or, for an inline job cut off while its handler runs, on its socket by that remover).
 // Lifecycle hooks run on their own thread (`hooks_`), never on an I/O thread, so a slow hook
 // does not stop the server from answering.
 #include "server/push_server.h"
@@ -146,7 +147,7 @@ struct job {
   std::shared_ptr<session> owner;
   request req;
   invocation inv;
-  net::steady_timer timer;  // the per-invocation timeout; on the session's strand
+  net::steady_timer timer;  // the per-invocation timeout; on the session's executor
   // Run inline on its session's worker thread (serve_directly()): no timer; whoever takes it out
   // of running_ other than that thread writes the answer on `fd` itself, then sets cut_off.
   bool runs_inline = false;
@@ -225,7 +226,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   http_response complete(std::string_view request_id, outcome o);
   http_response init_failed(outcome o);
 
-  // Sessions (each on its strand).
+  // Sessions (each on its executor's thread).
   void on_request(const std::shared_ptr<session>& s, request req);
   void on_reply_written(bool counted);
   [[nodiscard]] const platform_settings& settings() const noexcept { return settings_; }
@@ -379,7 +380,8 @@ class session : public std::enable_shared_from_this<session> {
   /// Whether a request is between its read and its answer.
   [[nodiscard]] bool busy() const noexcept { return busy_; }
 
-  /// The session's strand: every member but executor() runs on it.
+  /// The session's executor (the main I/O context's, or its worker's; one thread runs either):
+  /// every member but executor() runs on it.
   [[nodiscard]] net::any_io_executor executor() { return stream_.get_executor(); }
 
   /// Closes the connection now (pending operations end with operation_aborted).
@@ -706,9 +708,10 @@ void server::impl::remove_socket_files() noexcept {
 }
 
 void server::impl::accept() {
-  // Each connection gets a strand of its own; the acceptor's completions run on strand_.
+  // A connection starts on the main I/O context (a worker may take it below); the acceptor's
+  // completions run on strand_.
   acceptor_.async_accept(
-      net::make_strand(io_),
+      io_,
       net::bind_executor(strand_, [this](beast::error_code ec, stream_protocol::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         if (!ec) {
