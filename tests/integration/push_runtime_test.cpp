@@ -590,6 +590,47 @@ TEST(push_runtime_test, a_python_sigterm_handler_set_during_an_invocation_still_
 }
 
 #ifdef LAMELLA_WITH_NODE
+// A push platform answers once: a streamed response (streamifyResponse) is gathered, then
+// answered whole; an HTTP prelude (HttpResponseStream.from) gives the status and headers.
+TEST(push_runtime_test, streamed_node_responses_are_answered_whole) {
+  function_process fn(
+      LAMELLA_GENERIC_BOOTSTRAP,
+      http_env({"_HANDLER=stream.http", "LAMBDA_TASK_ROOT=" LAMELLA_NODE_FIXTURES "/fn",
+                "PATH=/usr/local/bin:/usr/bin:/bin"}));
+  raw_connection c(fn.port());
+  auto r = c.exchange("GET", "/with-prelude");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201U);
+  EXPECT_EQ(r->header("x-sample"), "yes");
+  EXPECT_EQ(r->body, "hello world");
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.wait(), 0);
+
+  function_process plain(
+      LAMELLA_GENERIC_BOOTSTRAP,
+      http_env({"_HANDLER=stream.plain", "LAMBDA_TASK_ROOT=" LAMELLA_NODE_FIXTURES "/fn",
+                "PATH=/usr/local/bin:/usr/bin:/bin"}));
+  raw_connection p(plain.port());
+  r = p.exchange("GET", "/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_EQ(r->header("Content-Type"), "text/plain");
+  EXPECT_EQ(r->body, "one two");
+
+  // A handler that fails after its first chunk: the invocation fails (API Gateway's 500).
+  function_process failing(
+      LAMELLA_GENERIC_BOOTSTRAP,
+      http_env({"_HANDLER=stream.failsAfterWrite", "LAMBDA_TASK_ROOT=" LAMELLA_NODE_FIXTURES "/fn",
+                "PATH=/usr/local/bin:/usr/bin:/bin"}));
+  raw_connection f(failing.port());
+  r = f.exchange("GET", "/fails");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500U);
+  r = f.exchange("GET", "/fails-again");  // and the function goes on serving
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500U);
+}
+
 TEST(push_runtime_test, an_es_module_registers_hooks_through_create_require) {
   hooks_fixture f = node_hooks();
   f.handler = "hooks-esm.handler";

@@ -664,6 +664,30 @@ namespace lamella::push {
 
 // ---- push::adapter's defaults (push_adapter.h) ----
 
+outcome streamed_outcome(std::string_view content_type, std::string_view bytes) {
+  constexpr std::string_view http_integration =
+      "application/vnd.awslambda.http-integration-response";
+  if (!detail::iequals(detail::trim(content_type), http_integration)) {
+    return outcome::success(std::string(bytes), content_type.empty()
+                                                    ? std::string("application/octet-stream")
+                                                    : std::string(content_type));
+  }
+  constexpr std::string_view delimiter("\0\0\0\0\0\0\0\0", 8);
+  const auto end = bytes.find(delimiter);
+  auto prelude = detail::parse_json(bytes.substr(0, end));
+  if (!prelude || !prelude->is_object()) {
+    return outcome::failure("Runtime.InvalidResponseStream",
+                            "the streamed response's HTTP prelude is not a JSON object");
+  }
+  boost::json::object response = std::move(prelude->get_object());
+  if (!response.contains("statusCode")) response["statusCode"] = 200;
+  const std::string_view body =
+      end == std::string_view::npos ? std::string_view() : bytes.substr(end + delimiter.size());
+  response["body"] = lamella::detail::base64_encode(body);
+  response["isBase64Encoded"] = true;
+  return outcome::success(boost::json::serialize(response), "application/json");
+}
+
 reply adapter::on_hook(const request& /*req*/, dispatch::kind /*hook*/,
                        const outcome* failure) const {
   return detail::plain_hook_reply(failure);

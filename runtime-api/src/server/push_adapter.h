@@ -115,6 +115,16 @@ class adapter {
   }
 };
 
+/// The outcome of a response the handler streamed (Node's awslambda.streamifyResponse), gathered
+/// whole: a push platform answers once. With the content type
+/// application/vnd.awslambda.http-integration-response, the bytes before the first eight NULs
+/// are the JSON prelude (statusCode, headers, cookies, as a function URL reads it): the outcome
+/// is then that API Gateway response object with the rest as its base64 body. Otherwise it is
+/// the bytes as they are, with `content_type` (application/octet-stream when empty). A prelude
+/// that is not a JSON object gives a Runtime.InvalidResponseStream function error. (Defined in
+/// http_event.cpp.)
+outcome streamed_outcome(std::string_view content_type, std::string_view bytes);
+
 /// Options of the `http` adapter (Knative, Cloud Run, OpenFaaS http mode).
 struct http_options {
   function_info function;

@@ -19,6 +19,7 @@
 #include "server/push_server.h"
 
 #include "client/lambda_protocol.h"
+#include "common/base64.h"
 #include "common/lifecycle.h"
 
 #include <boost/asio/bind_executor.hpp>
@@ -553,15 +554,77 @@ class in_process_transport final : public transport {
     return api_response(404, R"({"errorType":"NotFound"})");
   }
 
+  // A streamed response (Node's streamifyResponse): gathered, then answered once, as a push
+  // platform takes one answer (detail::streamed_outcome()).
+  result<void> begin_chunked(const http_request& request) override {
+    constexpr std::string_view prefix = "/2018-06-01/runtime/invocation/";
+    constexpr std::string_view suffix = "/response";
+    const std::string_view target = request.target;
+    if (!target.starts_with(prefix) || !target.ends_with(suffix) ||
+        target.size() <= prefix.size() + suffix.size()) {
+      return errc::not_supported;
+    }
+    stream_.emplace();
+    stream_->request_id =
+        target.substr(prefix.size(), target.size() - prefix.size() - suffix.size());
+    stream_->content_type = header_of(request, detail::content_type_header);
+    return {};
+  }
+
+  result<void> write_chunk(std::string_view bytes) override {
+    if (!stream_) return errc::runtime_api_unreachable;
+    stream_->bytes.append(bytes);
+    return {};
+  }
+
+  result<http_response> end_chunked(
+      const std::vector<std::pair<std::string_view, std::string_view>>& trailers) override {
+    if (!stream_) return errc::runtime_api_unreachable;
+    const streamed done = std::move(*stream_);
+    stream_.reset();
+    std::string_view error_type;
+    std::string_view error_body;
+    for (const auto& [name, value] : trailers) {
+      if (iequals(name, detail::error_type_header)) error_type = value;
+      if (iequals(name, "Lambda-Runtime-Function-Error-Body")) error_body = value;
+    }
+    if (!error_type.empty()) {
+      // The handler failed mid-stream: the invocation fails, as it would unstreamed.
+      auto body = lamella::detail::base64_decode(error_body);
+      return server_->complete(
+          done.request_id,
+          outcome::failure_with_body(std::string(error_type), body ? std::move(*body) : "{}"));
+    }
+    return server_->complete(done.request_id, streamed_outcome(done.content_type, done.bytes));
+  }
+
+  void abort_chunked() noexcept override {
+    if (!stream_) return;
+    try {
+      (void)server_->complete(stream_->request_id,
+                              outcome::failure("Runtime.ResponseStreamAborted",
+                                               "the handler abandoned its response stream"));
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the invocation then times out instead
+    }
+    stream_.reset();
+  }
+
   [[nodiscard]] std::string_view name() const noexcept override { return "in-process"; }
 
  private:
+  struct streamed {
+    std::string request_id;
+    std::string content_type;
+    std::string bytes;
+  };
+
   static std::string error_type_or_unknown(const http_request& request) {
     const auto type = header_of(request, detail::error_type_header);
     return type.empty() ? std::string("Unknown") : std::string(type);
   }
 
   std::shared_ptr<server::impl> server_;
+  std::optional<streamed> stream_;  // a streamed response in progress
 };
 
 //------------------------------------------------------------------------------------------------
@@ -710,30 +773,31 @@ void server::impl::remove_socket_files() noexcept {
 void server::impl::accept() {
   // A connection starts on the main I/O context (a worker may take it below); the acceptor's
   // completions run on strand_.
-  acceptor_.async_accept(
-      io_,
-      net::bind_executor(strand_, [this](beast::error_code ec, stream_protocol::socket socket) {
-        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-        if (!ec) {
-          worker* home = claim_worker();
-          if (home != nullptr) {
-            // Moved to the worker's context: the connection is the worker's alone.
-            beast::error_code mec;
-            const auto local = socket.local_endpoint(mec);
-            const int fd = mec ? -1 : socket.release(mec);
-            stream_protocol::socket moved(home->io);
-            if (fd >= 0) moved.assign(local.protocol(), fd, mec);
-            socket = std::move(moved);
-            if (mec) fail(mec, "handing a connection to a worker");
-          }
-          auto s = std::make_shared<session>(*this, std::move(socket), home);
-          // Beyond the connection limit the socket is closed at once (the session dies here).
-          if (track(s)) net::dispatch(s->executor(), [s] { s->start(); });
-        } else {
-          fail(ec, "accept");
-        }
-        accept();
-      }));
+  acceptor_.async_accept(io_, net::bind_executor(strand_, [this](beast::error_code ec,
+                                                                 stream_protocol::socket socket) {
+                           if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+                           if (!ec) {
+                             worker* home = claim_worker();
+                             if (home != nullptr) {
+                               // Moved to the worker's context: the connection is the worker's
+                               // alone.
+                               beast::error_code mec;
+                               const auto local = socket.local_endpoint(mec);
+                               const int fd = mec ? -1 : socket.release(mec);
+                               stream_protocol::socket moved(home->io);
+                               if (fd >= 0) moved.assign(local.protocol(), fd, mec);
+                               socket = std::move(moved);
+                               if (mec) fail(mec, "handing a connection to a worker");
+                             }
+                             auto s = std::make_shared<session>(*this, std::move(socket), home);
+                             // Beyond the connection limit the socket is closed at once (the
+                             // session dies here).
+                             if (track(s)) net::dispatch(s->executor(), [s] { s->start(); });
+                           } else {
+                             fail(ec, "accept");
+                           }
+                           accept();
+                         }));
 }
 
 bool server::impl::track(const std::shared_ptr<session>& s) {

@@ -70,8 +70,10 @@ class server {
   /// (or returns errc::shutting_down once the server has stopped); `POST .../{id}/response` and
   /// `.../error` answer that invocation's HTTP request (202; 400 for an unknown or expired id);
   /// `POST /runtime/init/error` puts the server in the failed-init state and then blocks until
-  /// the server has stopped, as Lambda ends an environment whose init failed. Streaming
-  /// (begin_chunked) answers not_supported. Each loop needs its own transport.
+  /// the server has stopped, as Lambda ends an environment whose init failed. A streamed
+  /// response (begin_chunked on `.../{id}/response`) is gathered and answers the invocation when
+  /// it ends (streamed_outcome()); error trailers fail it; abort_chunked() fails it with
+  /// Runtime.ResponseStreamAborted. Each loop needs its own transport.
   std::unique_ptr<transport> make_transport();
 
   /// Runs invocations by calling `handler` on worker threads of the server's own instead of

@@ -435,5 +435,43 @@ TEST(cloud_event, reply_is_the_result_or_no_content) {
   EXPECT_TRUE(r.headers.empty());
 }
 
+TEST(streamed_outcome, an_http_prelude_becomes_the_api_gateway_response) {
+  const std::string bytes = std::string(R"({"statusCode":201,"headers":{"x-a":"1"}})") +
+                            std::string(8, '\0') + std::string("bin\0ary", 7);
+  const outcome o = streamed_outcome("application/vnd.awslambda.http-integration-response", bytes);
+  ASSERT_TRUE(o.is_success());
+  const auto response = json::parse(o.payload()).as_object();
+  EXPECT_EQ(response.at("statusCode").as_int64(), 201);
+  EXPECT_EQ(response.at("headers").at("x-a").as_string(), "1");
+  EXPECT_TRUE(response.at("isBase64Encoded").as_bool());
+  EXPECT_EQ(lamella::detail::base64_decode(response.at("body").as_string()),
+            std::string("bin\0ary", 7));
+  // The reply the http adapter makes of it: the prelude's status, the bytes as the body.
+  const reply r = http_reply_from_result(o.payload(), o.content_type());
+  EXPECT_EQ(r.status, 201U);
+  EXPECT_EQ(r.body, std::string("bin\0ary", 7));
+}
+
+TEST(streamed_outcome, a_prelude_without_status_or_body_is_a_200_with_no_body) {
+  const outcome o = streamed_outcome("application/vnd.awslambda.http-integration-response", "{}");
+  ASSERT_TRUE(o.is_success());
+  const auto response = json::parse(o.payload()).as_object();
+  EXPECT_EQ(response.at("statusCode").as_int64(), 200);
+  EXPECT_EQ(response.at("body").as_string(), "");
+}
+
+TEST(streamed_outcome, other_streams_are_the_bytes_with_their_content_type) {
+  EXPECT_EQ(streamed_outcome("text/csv", "a,b\n").payload(), "a,b\n");
+  EXPECT_EQ(streamed_outcome("text/csv", "a,b\n").content_type(), "text/csv");
+  EXPECT_EQ(streamed_outcome("", "x").content_type(), "application/octet-stream");
+}
+
+TEST(streamed_outcome, a_prelude_that_is_not_a_json_object_is_a_function_error) {
+  const outcome o = streamed_outcome("application/vnd.awslambda.http-integration-response",
+                                     std::string("[1]") + std::string(8, '\0') + "body");
+  EXPECT_FALSE(o.is_success());
+  EXPECT_EQ(o.error_type(), "Runtime.InvalidResponseStream");
+}
+
 }  // namespace
 }  // namespace lamella::push::detail

@@ -47,3 +47,10 @@ export const http = awslambda.streamifyResponse(async (event, stream) => {
 
 // Not async and returns no promise: refused before anything is written.
 export const notAsync = awslambda.streamifyResponse(() => undefined);
+
+// Two chunks of text, no HTTP prelude (tests/integration/push_runtime_test.cpp).
+export const plain = awslambda.streamifyResponse(async (event, stream) => {
+  stream.setContentType('text/plain');
+  stream.write('one ');
+  stream.end('two');
+});
