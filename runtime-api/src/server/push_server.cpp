@@ -1234,7 +1234,10 @@ void server::impl::end_init_wait(const std::optional<outcome>& failure) {
     const std::lock_guard lock(mutex_);
     waiters.swap(init_waiters_);
   }
-  for (auto& [s, req] : waiters) {
+  for (auto& waiter : waiters) {
+    // Not a structured binding: lambdas cannot capture those before clang 16 (clang-tidy 14).
+    const std::shared_ptr<session>& s = waiter.first;
+    const request& req = waiter.second;
     mark(log_mark::initialize_end, req, {});
     auto r = guarded([&] {
       return adapter_->on_hook(req, dispatch::kind::initialize, failure ? &*failure : nullptr);
@@ -1305,7 +1308,10 @@ void server::impl::force_stop() {
     const std::lock_guard lock(mutex_);
     waiters.swap(init_waiters_);
   }
-  for (auto& [s, req] : waiters) {
+  for (auto& waiter : waiters) {
+    // Not a structured binding: lambdas cannot capture those before clang 16 (clang-tidy 14).
+    const std::shared_ptr<session>& s = waiter.first;
+    const request& req = waiter.second;
     auto r = guarded([&] { return adapter_->on_overload(req); });
     net::dispatch(s->executor(),
                   [s, r = std::move(r)]() mutable { s->respond(std::move(r), true); });
