@@ -590,13 +590,16 @@ TEST(push_runtime_test, a_python_sigterm_handler_set_during_an_invocation_still_
 }
 
 #ifdef LAMELLA_WITH_NODE
+/// The push environment of a streaming handler of tests/integration/node/fn/stream.mjs.
+std::vector<std::string> node_stream_env(const std::string& name) {
+  return http_env({"_HANDLER=stream." + name, "LAMBDA_TASK_ROOT=" LAMELLA_NODE_FIXTURES "/fn",
+                   "PATH=/usr/local/bin:/usr/bin:/bin"});
+}
+
 // A push platform answers once: a streamed response (streamifyResponse) is gathered, then
 // answered whole; an HTTP prelude (HttpResponseStream.from) gives the status and headers.
 TEST(push_runtime_test, streamed_node_responses_are_answered_whole) {
-  function_process fn(
-      LAMELLA_GENERIC_BOOTSTRAP,
-      http_env({"_HANDLER=stream.http", "LAMBDA_TASK_ROOT=" LAMELLA_NODE_FIXTURES "/fn",
-                "PATH=/usr/local/bin:/usr/bin:/bin"}));
+  function_process fn(LAMELLA_GENERIC_BOOTSTRAP, node_stream_env("http"));
   raw_connection c(fn.port());
   auto r = c.exchange("GET", "/with-prelude");
   ASSERT_TRUE(r);
@@ -606,10 +609,7 @@ TEST(push_runtime_test, streamed_node_responses_are_answered_whole) {
   fn.signal(SIGTERM);
   EXPECT_EQ(fn.wait(), 0);
 
-  function_process plain(
-      LAMELLA_GENERIC_BOOTSTRAP,
-      http_env({"_HANDLER=stream.plain", "LAMBDA_TASK_ROOT=" LAMELLA_NODE_FIXTURES "/fn",
-                "PATH=/usr/local/bin:/usr/bin:/bin"}));
+  function_process plain(LAMELLA_GENERIC_BOOTSTRAP, node_stream_env("plain"));
   raw_connection p(plain.port());
   r = p.exchange("GET", "/plain");
   ASSERT_TRUE(r);
@@ -618,10 +618,7 @@ TEST(push_runtime_test, streamed_node_responses_are_answered_whole) {
   EXPECT_EQ(r->body, "one two");
 
   // A handler that fails after its first chunk: the invocation fails (API Gateway's 500).
-  function_process failing(
-      LAMELLA_GENERIC_BOOTSTRAP,
-      http_env({"_HANDLER=stream.failsAfterWrite", "LAMBDA_TASK_ROOT=" LAMELLA_NODE_FIXTURES "/fn",
-                "PATH=/usr/local/bin:/usr/bin:/bin"}));
+  function_process failing(LAMELLA_GENERIC_BOOTSTRAP, node_stream_env("failsAfterWrite"));
   raw_connection f(failing.port());
   r = f.exchange("GET", "/fails");
   ASSERT_TRUE(r);
