@@ -590,11 +590,15 @@ TEST(push_runtime_test, a_python_sigterm_handler_set_during_an_invocation_still_
 }
 
 #ifdef LAMELLA_WITH_NODE
+namespace {
+
 /// The push environment of a streaming handler of tests/integration/node/fn/stream.mjs.
 std::vector<std::string> node_stream_env(const std::string& name) {
   return http_env({"_HANDLER=stream." + name, "LAMBDA_TASK_ROOT=" LAMELLA_NODE_FIXTURES "/fn",
                    "PATH=/usr/local/bin:/usr/bin:/bin"});
 }
+
+}  // namespace
 
 // A push platform answers once: a streamed response (streamifyResponse) is gathered, then
 // answered whole; an HTTP prelude (HttpResponseStream.from) gives the status and headers.
