@@ -2,11 +2,14 @@
 // (_HANDLER=libhello.so:hello). It needs only the C ABI header: no lamella library is linked.
 #include "lamella/c_handler.h"
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 
 namespace {
-int invocation_count = 0;  // warm state
+// Warm state. Atomic: on a push platform with LAMELLA_CONCURRENCY above 1 the bootstrap calls the
+// handler from several threads at once (docs/cpp.md).
+std::atomic<int> invocation_count{0};
 }  // namespace
 
 extern "C" {
@@ -16,10 +19,10 @@ __attribute__((visibility("default"))) extern const int lamella_abi_version = LA
 /// Answers {"message":"Hello from a shared library!","count":N,"bytes":<event size>}.
 __attribute__((visibility("default"))) int hello(const lamella_invocation* inv,
                                                  lamella_response* response) {
-  ++invocation_count;
-  const std::string body = "{\"message\":\"Hello from a shared library!\",\"count\":" +
-                           std::to_string(invocation_count) +
-                           ",\"bytes\":" + std::to_string(inv->payload_size) + "}";
+  const int count = ++invocation_count;
+  const std::string body =
+      "{\"message\":\"Hello from a shared library!\",\"count\":" + std::to_string(count) +
+      ",\"bytes\":" + std::to_string(inv->payload_size) + "}";
   response->set_success(response, body.data(), body.size(), "application/json");
   return 0;
 }

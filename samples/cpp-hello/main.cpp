@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -21,11 +22,12 @@
 
 namespace {
 
-// Warm state: lives as long as the process, across invocations.
-std::size_t invocation_count = 0;
+// Warm state: lives as long as the process, across invocations. Atomic: on a push platform with
+// LAMELLA_CONCURRENCY above 1, invocations run on several threads at once (docs/cpp.md).
+std::atomic<std::size_t> invocation_count{0};
 
 lamella::outcome hello(const lamella::invocation& inv) {
-  ++invocation_count;
+  const std::size_t count = ++invocation_count;
   boost::system::error_code ec;
   const auto event = boost::json::parse(inv.payload, ec);
   std::string name = "world";
@@ -36,7 +38,7 @@ lamella::outcome hello(const lamella::invocation& inv) {
   }
   boost::json::object body;
   body["message"] = "Hello, " + name + "!";
-  body["count"] = invocation_count;
+  body["count"] = count;
   return lamella::outcome::success(boost::json::serialize(body));
 }
 
