@@ -23,7 +23,6 @@
 #include "common/lifecycle.h"
 
 #include <boost/asio/bind_executor.hpp>
-#include <boost/asio/defer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
@@ -143,8 +142,8 @@ class session;
 
 /// One invocation from its request to its answer.
 struct job {
-  job(const net::any_io_executor& session_strand, std::shared_ptr<session> s, request r)
-      : owner(std::move(s)), req(std::move(r)), timer(session_strand) {}
+  job(const net::any_io_executor& session_executor, std::shared_ptr<session> s, request r)
+      : owner(std::move(s)), req(std::move(r)), timer(session_executor) {}
   std::shared_ptr<session> owner;
   request req;
   invocation inv;
@@ -242,7 +241,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   void maybe_finish();
   void finish_stop();
   // Any thread.
-  void answer(const std::shared_ptr<job>& j, reply r);  // written on the job's session strand
+  void answer(const std::shared_ptr<job>& j, reply r);  // written on its session's executor
   void arm_timeout(const std::shared_ptr<job>& j);
   /// Takes `j` from the queue's side into running_ (its deadline set); under mutex_.
   void start_running(const std::shared_ptr<job>& j);
@@ -934,7 +933,7 @@ void server::impl::on_reply_written(bool counted) {
 }
 
 void server::impl::answer(const std::shared_ptr<job>& j, reply r) {
-  // From an I/O thread outside that strand (run_directly), this writes at once.
+  // On the session's own thread (a worker answering its connection), this writes at once.
   net::dispatch(j->owner->executor(), [j, r = std::move(r)]() mutable {
     j->timer.cancel();
     j->owner->respond(std::move(r), true);
