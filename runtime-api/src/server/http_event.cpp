@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 namespace lamella::push::detail {
 
@@ -175,17 +176,6 @@ reply reply_from_response_object(const json::object& o) {
   return r;
 }
 
-// Appends ",value" (or sets value) under `key` in a string-valued object.
-void join_into(json::object& o, std::string_view key, std::string_view value,
-               std::string_view separator) {
-  if (auto* existing = o.if_contains(key); existing != nullptr && existing->is_string()) {
-    existing->get_string().append(separator);
-    existing->get_string().append(value);
-  } else {
-    o[key] = value;
-  }
-}
-
 // Strips an absolute-form target ("http://host/p?q") to origin form ("/p?q").
 std::string_view origin_form(std::string_view target) {
   for (const std::string_view scheme : {"http://", "https://"}) {
@@ -325,13 +315,19 @@ std::string format_clf_time(std::chrono::system_clock::time_point when) {
   static constexpr std::array<const char*, 12> months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  // One text per second, per thread (a push server asks for it on every request).
+  thread_local std::time_t last = -1;
+  thread_local std::string text;
+  if (t == last) return text;
   std::tm tm{};
   ::gmtime_r(&t, &tm);
   std::array<char, 40> buf{};
   const int n = std::snprintf(buf.data(), buf.size(), "%02d/%s/%04d:%02d:%02d:%02d +0000",
                               tm.tm_mday, months.at(static_cast<std::size_t>(tm.tm_mon) % 12),
                               tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return std::string(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+  text.assign(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+  last = t;
+  return text;
 }
 
 std::string_view target_path(std::string_view target) {
@@ -382,47 +378,142 @@ std::optional<unsigned> positive_header(const request& req, std::string_view nam
 
 // ---- request -> event ----
 
+namespace {
+
+// Appends `bytes` to `out` as a JSON string, repaired to valid UTF-8 as to_valid_utf8() repairs
+// it (an ill-formed byte becomes U+FFFD), with the escapes Boost.JSON's serializer writes.
+void append_json_string(std::string& out, std::string_view bytes) {
+  static constexpr std::string_view hex = "0123456789abcdef";
+  out.push_back('"');
+  while (!bytes.empty()) {
+    // A run that needs no escape and is ASCII goes in one append.
+    std::size_t run = 0;
+    while (run < bytes.size()) {
+      const auto u = static_cast<unsigned char>(bytes[run]);
+      if (u < 0x20 || u >= 0x80 || u == '"' || u == '\\') break;
+      ++run;
+    }
+    out.append(bytes.substr(0, run));
+    bytes.remove_prefix(run);
+    if (bytes.empty()) break;
+    const char c = bytes.front();
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      const std::size_t n = utf8_sequence_length(bytes);
+      if (n == 0) {
+        out.append("\xEF\xBF\xBD");  // U+FFFD
+        bytes.remove_prefix(1);
+      } else {
+        out.append(bytes.substr(0, n));
+        bytes.remove_prefix(n);
+      }
+      continue;
+    }
+    bytes.remove_prefix(1);
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        out.append("\\u00");
+        out.push_back(hex[u >> 4]);
+        out.push_back(hex[u & 0xF]);
+    }
+  }
+  out.push_back('"');
+}
+
+// Names with their values, in first-seen order, a repeated name's values joined (headers and
+// query parameters, as API Gateway joins them).
+class joined_fields {
+ public:
+  void add(std::string name, std::string_view value, std::string_view separator) {
+    for (auto& [n, v] : fields_) {
+      if (n == name) {
+        v.append(separator).append(value);
+        return;
+      }
+    }
+    fields_.emplace_back(std::move(name), std::string(value));
+  }
+  [[nodiscard]] bool empty() const noexcept { return fields_.empty(); }
+  // Appends the fields as a JSON object.
+  void append_to(std::string& out) const {
+    out.push_back('{');
+    for (std::size_t i = 0; i < fields_.size(); ++i) {
+      if (i != 0) out.push_back(',');
+      append_json_string(out, fields_[i].first);
+      out.push_back(':');
+      append_json_string(out, fields_[i].second);
+    }
+    out.push_back('}');
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+}  // namespace
+
+// Written straight as text, in the key order AWS uses: the event's shape is fixed, and building
+// it as a boost::json tree first cost more than all the rest of a push-mode request (session 5's
+// profile).
 std::string make_http_event(const request& req, std::string_view request_id,
                             const function_info& function,
                             std::chrono::system_clock::time_point now,
                             const event_options& options) {
-  const std::string path =
-      to_valid_utf8(strip_base_path(target_path(req.target), options.base_path));
+  const std::string path = strip_base_path(target_path(req.target), options.base_path);
   const std::string_view raw_query = target_query(req.target);
 
-  json::object headers;
-  json::array cookies;
+  joined_fields headers;
+  std::vector<std::string_view> cookies;
   const std::string strip_prefix = to_lower_ascii(options.strip_header_prefix);
   for (const auto& [raw_name, raw_value] : req.headers) {
-    const std::string name = to_valid_utf8(to_lower_ascii(raw_name));
+    std::string name = to_valid_utf8(to_lower_ascii(raw_name));
     if (!strip_prefix.empty() && name.rfind(strip_prefix, 0) == 0) continue;
-    const std::string value = to_valid_utf8(raw_value);
     if (name == "cookie") {
-      std::string_view rest = value;
+      std::string_view rest = raw_value;
       while (!rest.empty()) {
         const auto semi = rest.find(';');
         const std::string_view one = trim(rest.substr(0, semi));
-        if (!one.empty()) cookies.emplace_back(one);
+        if (!one.empty()) cookies.push_back(one);
         rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
       }
-      join_into(headers, name, value, "; ");
+      headers.add(std::move(name), raw_value, "; ");
     } else {
-      join_into(headers, name, value, ",");
+      headers.add(std::move(name), raw_value, ",");
     }
   }
 
-  json::object query;
+  joined_fields query;
   for (std::string_view rest = raw_query; !rest.empty();) {
     const auto amp = rest.find('&');
     const std::string_view pair = rest.substr(0, amp);
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
-    const std::string key = to_valid_utf8(percent_decode(pair.substr(0, eq), true));
-    const std::string value = eq == std::string_view::npos
-                                  ? std::string()
-                                  : to_valid_utf8(percent_decode(pair.substr(eq + 1), true));
-    join_into(query, key, value, ",");
+    const std::string value =
+        eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+    // Repaired before joining: two keys that differ only in ill-formed bytes are one key.
+    query.add(to_valid_utf8(percent_decode(pair.substr(0, eq), true)), value, ",");
   }
 
   const std::string host = to_valid_utf8(find_header(req.headers, "host").value_or("localhost"));
@@ -430,50 +521,71 @@ std::string make_http_event(const request& req, std::string_view request_id,
       std::string_view(host).substr(0, std::string_view(host).find_first_of(".:"));
   // sourceIp: the client as the first proxy saw it (X-Forwarded-For's first entry, which Cloud
   // Run and Knative ingress set), else the peer. Informational, like any forwarded address.
-  std::string source_ip = req.remote_address;
+  std::string_view source_ip = req.remote_address;
   if (const auto xff = find_header(req.headers, "x-forwarded-for")) {
     const std::string_view first = trim(xff->substr(0, xff->find(',')));
-    if (!first.empty()) source_ip = std::string(first);
+    if (!first.empty()) source_ip = first;
   }
-
-  json::object http;
-  http["method"] = json_text(req.method);
-  http["path"] = path;
-  http["protocol"] = "HTTP/1.1";
-  http["sourceIp"] = json_text(source_ip);
-  http["userAgent"] = json_text(find_header(req.headers, "user-agent").value_or(""));
-
-  const auto epoch_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  json::object context;
-  context["accountId"] = json_text(function.account_id);
-  context["apiId"] = domain_prefix;
-  context["domainName"] = host;
-  context["domainPrefix"] = domain_prefix;
-  context["http"] = std::move(http);
-  context["requestId"] = json_text(request_id);
-  context["routeKey"] = "$default";
-  context["stage"] = "$default";
-  context["time"] = format_clf_time(now);
-  context["timeEpoch"] = epoch_ms;
-
-  json::object event;
-  event["version"] = "2.0";
-  event["routeKey"] = "$default";
-  event["rawPath"] = path;
-  event["rawQueryString"] = json_text(raw_query);
-  if (!cookies.empty()) event["cookies"] = std::move(cookies);
-  event["headers"] = std::move(headers);
-  if (!query.empty()) event["queryStringParameters"] = std::move(query);
-  event["requestContext"] = std::move(context);
   bool base64 = false;
+  std::string body;
   if (!req.body.empty()) {
     const auto content_type = find_header(req.headers, "content-type");
     base64 = !content_type || !is_textual_content_type(*content_type) || !is_valid_utf8(req.body);
-    event["body"] = base64 ? lamella::detail::base64_encode(req.body) : req.body;
+    if (base64) body = lamella::detail::base64_encode(req.body);
   }
-  event["isBase64Encoded"] = base64;
-  return json::serialize(event);
+
+  std::string out;
+  out.reserve(512 + req.target.size() * 2 + req.body.size() * 4 / 3);
+  out.append(R"({"version":"2.0","routeKey":"$default","rawPath":)");
+  append_json_string(out, path);
+  out.append(R"(,"rawQueryString":)");
+  append_json_string(out, raw_query);
+  if (!cookies.empty()) {
+    out.append(R"(,"cookies":[)");
+    for (std::size_t i = 0; i < cookies.size(); ++i) {
+      if (i != 0) out.push_back(',');
+      append_json_string(out, cookies[i]);
+    }
+    out.push_back(']');
+  }
+  out.append(R"(,"headers":)");
+  headers.append_to(out);
+  if (!query.empty()) {
+    out.append(R"(,"queryStringParameters":)");
+    query.append_to(out);
+  }
+  out.append(R"(,"requestContext":{"accountId":)");
+  append_json_string(out, function.account_id);
+  out.append(R"(,"apiId":)");
+  append_json_string(out, domain_prefix);
+  out.append(R"(,"domainName":)");
+  append_json_string(out, host);
+  out.append(R"(,"domainPrefix":)");
+  append_json_string(out, domain_prefix);
+  out.append(R"(,"http":{"method":)");
+  append_json_string(out, req.method);
+  out.append(R"(,"path":)");
+  append_json_string(out, path);
+  out.append(R"(,"protocol":"HTTP/1.1","sourceIp":)");
+  append_json_string(out, source_ip);
+  out.append(R"(,"userAgent":)");
+  append_json_string(out, find_header(req.headers, "user-agent").value_or(""));
+  out.append(R"(},"requestId":)");
+  append_json_string(out, request_id);
+  out.append(R"(,"routeKey":"$default","stage":"$default","time":)");
+  append_json_string(out, format_clf_time(now));
+  out.append(R"(,"timeEpoch":)");
+  char digits[24];
+  const auto epoch_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, epoch_ms).ptr);
+  out.push_back('}');
+  if (!req.body.empty()) {
+    out.append(R"(,"body":)");
+    append_json_string(out, base64 ? std::string_view(body) : std::string_view(req.body));
+  }
+  out.append(base64 ? R"(,"isBase64Encoded":true})" : R"(,"isBase64Encoded":false})");
+  return out;
 }
 
 // ---- result -> reply ----
@@ -491,8 +603,16 @@ reply http_internal_error_reply() {
 }
 
 reply http_reply_from_result(std::string_view payload, std::string_view content_type) {
-  const auto parsed = parse_json(payload);
-  if (!parsed) {
+  // Parsed into a local arena: the tree lives only while the reply is built (no heap for a small
+  // result).
+  std::array<unsigned char, 2048> arena;
+  json::monotonic_resource scratch(arena.data(), arena.size());
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = max_json_depth;
+  const json::value value = json::parse(payload, ec, &scratch, options);
+  const json::value* parsed = ec ? nullptr : &value;
+  if (parsed == nullptr) {
     // Not JSON: a handler that returned raw bytes (C++) gets them through unchanged.
     return simple_reply(200, content_type.empty() ? "application/octet-stream" : content_type,
                         std::string(payload));
