@@ -254,6 +254,79 @@ TEST(push_runtime_test,
   EXPECT_TRUE(silent.wait_closed());
 }
 
+TEST(push_runtime_test, a_head_request_is_answered_without_a_body_and_the_connection_keeps_going) {
+  function_process fn(cpp_hello, http_env({"_HANDLER=echo"}));
+  raw_connection c(fn.port());
+  ASSERT_TRUE(c.send_request("HEAD", "/head"));
+  const auto head = c.read_response(/*bodiless=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200U);
+  EXPECT_NE(head->header("Content-Length"), "") << "the length a GET would have";
+  EXPECT_NE(head->header("Content-Length"), "0");
+  // Had the HEAD's answer carried a body, this answer would start inside it.
+  const auto next = c.exchange("POST", "/after", R"({"token":"after-head"})");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200U);
+  EXPECT_TRUE(contains(next->body, "after-head")) << next->body;
+}
+
+TEST(push_runtime_test, an_http_10_client_that_asks_to_keep_the_connection_is_told_so) {
+  function_process fn(cpp_hello, http_env({"_HANDLER=echo"}));
+  raw_connection c(fn.port());
+  const std::string body = R"({"token":"old-client"})";
+  ASSERT_TRUE(
+      c.send_bytes("POST /ten HTTP/1.0\r\nConnection: keep-alive\r\n"
+                   "Content-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body));
+  const auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_EQ(r->header("Connection"), "keep-alive") << "HTTP/1.0 closes unless told otherwise";
+  EXPECT_TRUE(contains(r->body, "old-client"));
+  const auto again = c.exchange("POST", "/again", R"({"token":"still-open"})");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(contains(again->body, "still-open"));
+}
+
+TEST(push_runtime_test,
+     a_connection_taken_while_every_worker_is_busy_keeps_its_pipelined_requests) {
+  // One worker, blocked: the second connection is taken by the main I/O thread and its first
+  // request queues. Once the worker is free, the connection moves to it between two requests,
+  // with the second pipelined request already read: that one must be answered too, in order.
+  function_process fn(push_function, http_env({"LAMELLA_CONCURRENCY=1"}));
+  auto blocked = std::async(std::launch::async, [&] {
+    raw_connection c(fn.port());
+    return c.exchange("POST", "/a", R"({"do":"block"})");
+  });
+  ASSERT_EQ(fn.stdout_line(), "blocked");
+  raw_connection c(fn.port());
+  std::string both;
+  for (const std::string token : {"first-piped", "second-piped"}) {
+    const std::string body = R"({"token":")" + token + R"("})";
+    both += "POST /p HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  ASSERT_TRUE(c.send_bytes(both));
+  fn.release();
+  const auto a = blocked.get();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 200U);
+  for (const std::string token : {"first-piped", "second-piped"}) {
+    const auto r = c.read_response();
+    ASSERT_TRUE(r) << token;
+    EXPECT_EQ(r->status, 200U);
+    EXPECT_TRUE(contains(r->body, token)) << r->body;
+  }
+  for (int i = 0; i < 20; ++i) {
+    const std::string token = "moved-" + std::to_string(i);
+    const auto r = c.exchange("POST", "/m", R"({"token":")" + token + R"("})");
+    ASSERT_TRUE(r) << token;
+    EXPECT_TRUE(contains(r->body, token)) << r->body;
+  }
+  fn.signal(SIGTERM);
+  EXPECT_EQ(fn.wait(), 0);
+}
+
 TEST(push_runtime_test, sigterm_lets_the_slow_request_finish_runs_the_hook_and_exits_zero) {
   function_process fn(push_function, http_env({"LAMELLA_CONCURRENCY=2"}));
   auto slow = std::async(std::launch::async, [&] {

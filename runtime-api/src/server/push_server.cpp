@@ -39,8 +39,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -50,6 +50,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -58,7 +59,6 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
-#include <future>
 #include <list>
 #include <mutex>
 #include <random>
@@ -129,6 +129,45 @@ http_response api_response(unsigned status, std::string body) {
   return r;
 }
 
+/// How an answer ends its connection (write_reply()).
+enum class framing {
+  keep_alive,          ///< HTTP/1.1 keeps the connection without a Connection header
+  keep_alive_http_10,  ///< an HTTP/1.0 client asked to keep it: said explicitly
+  close,               ///< Connection: close
+};
+
+/// Appends `r` to `out` as an HTTP/1.1 response: the status line, the reply's headers (less the
+/// framing ones, which are the server's own), Content-Length, Connection. No body for HEAD
+/// (`head`), nor for a status that cannot have one (1xx, 204, 304), which has no Content-Length
+/// either.
+void write_reply(const reply& r, framing how, bool head, std::string& out) {
+  const auto status = r.status >= 100 && r.status <= 999 ? r.status : 500U;
+  char digits[16];
+  out.append("HTTP/1.1 ");
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, status).ptr);
+  out.push_back(' ');
+  const auto reason = http::obsolete_reason(http::int_to_status(status));
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
+  for (const auto& [name, value] : r.headers) {
+    if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+        iequals(name, "connection") || iequals(name, "keep-alive")) {
+      continue;
+    }
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  const bool bodiless = status < 200 || status == 204 || status == 304;
+  if (!bodiless) {
+    out.append("Content-Length: ");
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, r.body.size()).ptr);
+    out.append("\r\n");
+  }
+  if (how == framing::close) out.append("Connection: close\r\n");
+  if (how == framing::keep_alive_http_10) out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
+  if (!bodiless && !head) out.append(r.body);
+}
+
 std::string_view header_of(const http_request& req, std::string_view name) {
   for (const auto& [n, v] : req.headers) {
     if (iequals(n, name)) return v;
@@ -142,17 +181,18 @@ class session;
 
 /// One invocation from its request to its answer.
 struct job {
-  job(const net::any_io_executor& session_executor, std::shared_ptr<session> s, request r)
-      : owner(std::move(s)), req(std::move(r)), timer(session_executor) {}
+  job(std::shared_ptr<session> s, request r) : owner(std::move(s)), req(std::move(r)) {}
   std::shared_ptr<session> owner;
   request req;
   invocation inv;
-  net::steady_timer timer;  // the per-invocation timeout; on the session's executor
+  // The per-invocation timeout, on the session's executor; made by arm_timeout() (an inline job
+  // has the watchdog instead).
+  std::optional<net::steady_timer> timer;
   // Run inline on its session's worker thread (serve_directly()): no timer; whoever takes it out
   // of running_ other than that thread writes the answer on `fd` itself, then sets cut_off.
   bool runs_inline = false;
   int fd = -1;
-  std::promise<void> cut_off;
+  std::atomic<bool> cut_off{false};
 };
 
 /// serve_directly(): a handler slot with an I/O context and thread of its own. The connections it
@@ -170,6 +210,8 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
  public:
   impl(const platform_settings& settings, std::unique_ptr<adapter> a, server_options options)
       : settings_(settings),
+        function_arn_("arn:aws:lambda:" + settings.function.region + ":" +
+                      settings.function.account_id + ":function:" + settings.function.name),
         adapter_(std::move(a)),
         options_(std::move(options)),
         work_(net::make_work_guard(io_)),
@@ -229,6 +271,9 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   // Sessions (each on its executor's thread).
   void on_request(const std::shared_ptr<session>& s, request req);
   void on_reply_written(bool counted);
+  /// serve_directly(): hands the main-thread connection `s` (between two requests) to a worker
+  /// whose handler is not running, if there is one; false when `s` stays.
+  bool move_to_worker(session& s);
   [[nodiscard]] const platform_settings& settings() const noexcept { return settings_; }
   [[nodiscard]] bool stopping() const noexcept { return stopping_; }
 
@@ -270,6 +315,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   void mark(log_mark what, const request& req, std::string_view request_id) const noexcept;
 
   const platform_settings settings_;
+  const std::string function_arn_;  // for invocations whose adapter set none
   const std::unique_ptr<adapter> adapter_;
   server_options options_;
 
@@ -333,6 +379,35 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   [[nodiscard]] worker* home() const noexcept { return home_; }
+
+  /// Between two requests of a main-thread connection: a session on `w`'s context that takes
+  /// over the socket, what was read ahead, and the peer; this one is left closed without a
+  /// socket. The caller starts the new one on its executor (resume()).
+  std::shared_ptr<session> move_to(worker& w) {
+    beast::error_code ec;
+    auto& socket = stream_.socket();
+    const auto local = socket.local_endpoint(ec);
+    const int fd = ec ? -1 : socket.release(ec);
+    if (fd < 0) return nullptr;
+    stream_protocol::socket moved(w.io);
+    moved.assign(local.protocol(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      fail(ec, "moving a connection to a worker");
+      closed_ = true;
+      return nullptr;
+    }
+    auto next = std::make_shared<session>(owner_, std::move(moved), &w);
+    next->remote_ = std::move(remote_);
+    next->first_ = false;
+    const auto ahead = buffer_.size();
+    next->buffer_.commit(net::buffer_copy(next->buffer_.prepare(ahead), buffer_.data()));
+    closed_ = true;
+    return next;
+  }
+
+  /// Starts reading the next request (a session move_to() made), on its executor.
+  void resume() { read_head(); }
   /// The socket's descriptor (for an answer written from another thread: impl::answer_cut_off).
   [[nodiscard]] int native_handle() { return stream_.socket().native_handle(); }
 
@@ -357,24 +432,31 @@ class session : public std::enable_shared_from_this<session> {
 
   /// Writes `r` as the answer to the current request; `counted` when the server counted the
   /// request as busy. Keeps the connection unless the client or the server wants it closed.
-  void respond(reply r, bool counted) {
+  void respond(const reply& r, bool counted) {
     if (closed_) {
       owner_.on_reply_written(counted);
       return;
     }
-    response_ = {};
-    response_.version(11);
-    response_.result(r.status);
-    for (auto& [name, value] : r.headers) response_.insert(name, value);
-    response_.body() = std::move(r.body);
     keep_alive_ = keep_alive_ && !owner_.stopping();
-    response_.keep_alive(keep_alive_);
-    response_.prepare_payload();
+    out_.clear();
+    write_reply(r,
+                !keep_alive_ ? framing::close
+                : http_10_   ? framing::keep_alive_http_10
+                             : framing::keep_alive,
+                head_, out_);
+    // Most answers fit in the socket's send buffer: sent at once, without an asynchronous
+    // operation and its timer. What does not fit is written asynchronously, with the timeout.
+    beast::error_code ec;
+    auto& socket = stream_.socket();
+    if (!socket.non_blocking()) socket.non_blocking(true, ec);
+    const std::size_t sent = ec ? 0 : socket.send(net::buffer(out_), 0, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) ec = {};
+    if (ec || sent == out_.size()) return on_write(ec, counted);
     stream_.expires_after(owner_.settings().io_timeout);
-    http::async_write(stream_, response_,
-                      [self = shared_from_this(), counted](beast::error_code ec, std::size_t) {
-                        self->on_write(ec, counted);
-                      });
+    net::async_write(stream_, net::buffer(out_) + sent,
+                     [self = shared_from_this(), counted](beast::error_code wec, std::size_t) {
+                       self->on_write(wec, counted);
+                     });
   }
 
   /// Whether a request is between its read and its answer.
@@ -395,6 +477,8 @@ class session : public std::enable_shared_from_this<session> {
 
  private:
   void read_head() {
+    http_10_ = false;
+    head_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(owner_.settings().header_limit));
     parser_->body_limit(owner_.settings().body_limit);
@@ -437,6 +521,8 @@ class session : public std::enable_shared_from_this<session> {
     if (ec) return on_read_error(ec);
     auto message = parser_->release();
     keep_alive_ = message.keep_alive();
+    http_10_ = message.version() < 11;
+    head_ = message.method() == http::verb::head;
     request req;
     req.method = std::string(message.method_string());
     req.target = std::string(message.target());
@@ -482,6 +568,9 @@ class session : public std::enable_shared_from_this<session> {
     }
     if (lingering_) return linger();
     if (!keep_alive_ || owner_.stopping()) return close();
+    // A connection the main I/O thread took because every worker was running a handler moves to
+    // a worker as soon as one is free, between two requests (impl::move_to_worker()).
+    if (home_ == nullptr && owner_.move_to_worker(*this)) return;
     read_head();
   }
 
@@ -505,7 +594,7 @@ class session : public std::enable_shared_from_this<session> {
   worker* const home_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
+  std::string out_;  // the answer being written (its capacity kept from one to the next)
   std::string remote_;
   std::array<char, 16 * 1024> scratch_{};
   bool first_ = true;
@@ -513,6 +602,8 @@ class session : public std::enable_shared_from_this<session> {
   bool busy_ = false;
   bool closed_ = false;
   bool lingering_ = false;
+  bool http_10_ = false;  // the current request's version is HTTP/1.0
+  bool head_ = false;     // the current request is a HEAD: its answer has no body
 };
 
 //------------------------------------------------------------------------------------------------
@@ -812,16 +903,46 @@ bool server::impl::track(const std::shared_ptr<session>& s) {
   return false;
 }
 
+bool server::impl::move_to_worker(session& s) {
+  worker* w = claim_worker();  // nullptr without workers (not serve_directly()) or all running
+  if (w == nullptr) return false;
+  auto next = s.move_to(*w);
+  if (!next) {
+    --w->sessions;
+    return false;
+  }
+  {
+    // In place of `s`, which expires once its last handler returns (no new limit check: the
+    // connection was counted when it was accepted).
+    const std::lock_guard lock(mutex_);
+    sessions_.push_back(next);
+  }
+  net::dispatch(next->executor(), [next] { next->resume(); });
+  return true;
+}
+
 std::string server::impl::new_request_id() {
   // A random UUID (version 4 layout), as Lambda's request ids.
   thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr std::string_view hex = "0123456789abcdef";
   const std::uint64_t a = rng();
-  const std::uint64_t b = rng();
-  char text[37];
-  std::snprintf(text, sizeof text, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  // Version 4 and the RFC 4122 variant in their places.
+  const std::uint64_t b = (rng() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  const std::uint64_t high = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  std::string text(36, '-');
+  std::size_t at = 0;
+  const auto put = [&](std::uint64_t bits, int digits) {
+    for (int i = digits - 1; i >= 0; --i) text[at++] = hex[(bits >> (i * 4)) & 0xF];
+  };
+  put(high >> 32, 8);
+  ++at;
+  put(high >> 16, 4);
+  ++at;
+  put(high, 4);
+  ++at;
+  put(b >> 48, 4);
+  ++at;
+  put(b, 12);
   return text;
 }
 
@@ -846,7 +967,7 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
   }
   switch (d.what) {
     case dispatch::kind::reply_now:
-      return s->respond(std::move(d.immediate), true);
+      return s->respond(d.immediate, true);
     case dispatch::kind::initialize: {
       mark(log_mark::initialize_start, req, {});
       std::optional<outcome> failure;
@@ -872,13 +993,10 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
       break;
   }
   if (stopping_) return s->respond(guarded([&] { return adapter_->on_overload(req); }), true);
-  auto j = std::make_shared<job>(s->executor(), s, std::move(req));
+  auto j = std::make_shared<job>(s, std::move(req));
   j->inv = std::move(d.inv);
   if (j->inv.request_id.empty()) j->inv.request_id = id;
-  if (j->inv.function_arn.empty()) {
-    const auto& f = settings_.function;
-    j->inv.function_arn = "arn:aws:lambda:" + f.region + ":" + f.account_id + ":function:" + f.name;
-  }
+  if (j->inv.function_arn.empty()) j->inv.function_arn = function_arn_;
   {
     std::unique_lock lock(mutex_);
     if (init_ == init_state::failed) {  // since the check above
@@ -920,7 +1038,7 @@ void server::impl::run_hook(const std::shared_ptr<session>& s, request req, disp
                                                           : self->options_.pre_freeze_hooks();
     auto r =
         guarded([&] { return self->adapter_->on_hook(req, hook, failure ? &*failure : nullptr); });
-    net::post(s->executor(), [s, r = std::move(r)]() mutable { s->respond(std::move(r), true); });
+    net::post(s->executor(), [s, r = std::move(r)] { s->respond(r, true); });
   });
 }
 
@@ -934,9 +1052,9 @@ void server::impl::on_reply_written(bool counted) {
 
 void server::impl::answer(const std::shared_ptr<job>& j, reply r) {
   // On the session's own thread (a worker answering its connection), this writes at once.
-  net::dispatch(j->owner->executor(), [j, r = std::move(r)]() mutable {
-    j->timer.cancel();
-    j->owner->respond(std::move(r), true);
+  net::dispatch(j->owner->executor(), [j, r = std::move(r)] {
+    if (j->timer) j->timer->cancel();
+    j->owner->respond(r, true);
   });
 }
 
@@ -944,10 +1062,11 @@ void server::impl::arm_timeout(const std::shared_ptr<job>& j) {
   net::dispatch(j->owner->executor(), [self = shared_from_this(), j] {
     // The invocation's deadline (the platform's, or the function timeout from /next on).
     const auto left = j->inv.deadline - std::chrono::system_clock::now();
-    j->timer.expires_after(std::max<std::chrono::steady_clock::duration>(
+    j->timer.emplace(j->owner->executor());
+    j->timer->expires_after(std::max<std::chrono::steady_clock::duration>(
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(left),
         std::chrono::steady_clock::duration::zero()));
-    j->timer.async_wait([self, j](beast::error_code ec) {
+    j->timer->async_wait([self, j](beast::error_code ec) {
       if (ec) return;
       {
         const std::lock_guard lock(self->mutex_);
@@ -1034,7 +1153,7 @@ void server::impl::run_inline(worker& w, const std::shared_ptr<job>& j) {
   if (!answered) {
     // The watchdog or a stop took it and wrote the answer on the socket: wait until it has,
     // then close (the connection's state is that thread's answer, sent with Connection: close).
-    j->cut_off.get_future().wait();
+    j->cut_off.wait(false);
     j->owner->close();
     on_reply_written(true);
   }
@@ -1086,12 +1205,8 @@ void server::impl::wake_idle_worker() {
 void server::impl::answer_cut_off(const std::shared_ptr<job>& j, reply r) {
   if (!j->runs_inline) return answer(j, std::move(r));
   // Its session's thread is in the handler and touches nothing until cut_off is set.
-  std::string bytes = "HTTP/1.1 " + std::to_string(r.status) + " " +
-                      std::string(http::obsolete_reason(http::int_to_status(r.status))) + "\r\n";
-  for (const auto& [name, value] : r.headers)
-    bytes.append(name).append(": ").append(value).append("\r\n");
-  bytes.append("Content-Length: ").append(std::to_string(r.body.size()));
-  bytes.append("\r\nConnection: close\r\n\r\n").append(r.body);
+  std::string bytes;
+  write_reply(r, framing::close, j->req.method == "HEAD", bytes);
   std::string_view left = bytes;
   const auto give_up = steady::now() + final_write_time;
   while (!left.empty() && steady::now() < give_up) {
@@ -1108,7 +1223,8 @@ void server::impl::answer_cut_off(const std::shared_ptr<job>& j, reply r) {
   // The end of the answer (Connection: close) for a client that reads until it: the session
   // itself closes once the handler returns.
   ::shutdown(j->fd, SHUT_WR);
-  j->cut_off.set_value();
+  j->cut_off = true;
+  j->cut_off.notify_all();
 }
 
 void server::impl::watch() {
@@ -1241,8 +1357,7 @@ void server::impl::end_init_wait(const std::optional<outcome>& failure) {
     auto r = guarded([&] {
       return adapter_->on_hook(req, dispatch::kind::initialize, failure ? &*failure : nullptr);
     });
-    net::dispatch(s->executor(),
-                  [s, r = std::move(r)]() mutable { s->respond(std::move(r), true); });
+    net::dispatch(s->executor(), [s, r = std::move(r)] { s->respond(r, true); });
   }
 }
 
@@ -1312,8 +1427,7 @@ void server::impl::force_stop() {
     const std::shared_ptr<session>& s = waiter.first;
     const request& req = waiter.second;
     auto r = guarded([&] { return adapter_->on_overload(req); });
-    net::dispatch(s->executor(),
-                  [s, r = std::move(r)]() mutable { s->respond(std::move(r), true); });
+    net::dispatch(s->executor(), [s, r = std::move(r)] { s->respond(r, true); });
   }
   grace_timer_.expires_after(final_write_time);
   grace_timer_.async_wait([self = shared_from_this()](beast::error_code tec) {

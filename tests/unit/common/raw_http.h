@@ -108,8 +108,9 @@ class raw_connection {
     return send_bytes(head) && send_bytes(body);
   }
 
-  /// Reads one answer (Content-Length bodies only). nullopt when the connection closed first.
-  std::optional<raw_response> read_response() {
+  /// Reads one answer (Content-Length bodies only; none at all when `bodiless`, the answer to a
+  /// HEAD). nullopt when the connection closed first.
+  std::optional<raw_response> read_response(bool bodiless = false) {
     std::size_t end = 0;
     while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
       if (!fill()) return std::nullopt;
@@ -131,7 +132,7 @@ class raw_connection {
       pos = line_end + 2;
     }
     const std::string length = r.header("Content-Length");
-    const std::size_t size = length.empty() ? 0 : std::stoul(length);
+    const std::size_t size = length.empty() || bodiless ? 0 : std::stoul(length);
     while (buffer_.size() < size) {
       if (!fill()) return std::nullopt;
     }
