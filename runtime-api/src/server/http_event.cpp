@@ -82,12 +82,6 @@ bool is_field_value(std::string_view value) {
   return true;
 }
 
-// Headers the server writes itself (framing) and a handler must not set.
-bool is_framing_header(std::string_view name) {
-  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
-         iequals(name, "connection") || iequals(name, "keep-alive");
-}
-
 // Adds a header from a handler's response when it is safe to send; drops it otherwise.
 void add_response_header(header_list& headers, std::string_view name, std::string_view value) {
   if (!is_token(name) || !is_field_value(value) || is_framing_header(name)) return;
@@ -255,6 +249,18 @@ std::size_t utf8_sequence_length(std::string_view s) {
   return len;
 }
 
+// Moves the UTF-8 sequence at the start of `bytes` to `out`; an ill-formed byte becomes U+FFFD.
+void take_utf8_sequence(std::string& out, std::string_view& bytes) {
+  const std::size_t n = utf8_sequence_length(bytes);
+  if (n == 0) {
+    out.append("\xEF\xBF\xBD");  // U+FFFD
+    bytes.remove_prefix(1);
+  } else {
+    out.append(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+  }
+}
+
 }  // namespace
 
 bool is_valid_utf8(std::string_view bytes) {
@@ -269,16 +275,7 @@ bool is_valid_utf8(std::string_view bytes) {
 std::string to_valid_utf8(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size());
-  while (!bytes.empty()) {
-    const std::size_t n = utf8_sequence_length(bytes);
-    if (n == 0) {
-      out.append("\xEF\xBF\xBD");  // U+FFFD
-      bytes.remove_prefix(1);
-    } else {
-      out.append(bytes.substr(0, n));
-      bytes.remove_prefix(n);
-    }
-  }
+  while (!bytes.empty()) take_utf8_sequence(out, bytes);
   return out;
 }
 
@@ -396,46 +393,23 @@ void append_json_string(std::string& out, std::string_view bytes) {
     out.append(bytes.substr(0, run));
     bytes.remove_prefix(run);
     if (bytes.empty()) break;
-    const char c = bytes.front();
-    const auto u = static_cast<unsigned char>(c);
+    const auto u = static_cast<unsigned char>(bytes.front());
     if (u >= 0x80) {
-      const std::size_t n = utf8_sequence_length(bytes);
-      if (n == 0) {
-        out.append("\xEF\xBF\xBD");  // U+FFFD
-        bytes.remove_prefix(1);
-      } else {
-        out.append(bytes.substr(0, n));
-        bytes.remove_prefix(n);
-      }
+      take_utf8_sequence(out, bytes);
       continue;
     }
     bytes.remove_prefix(1);
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        out.append("\\u00");
-        out.push_back(hex[u >> 4]);
-        out.push_back(hex[u & 0xF]);
+    // The short escapes, as "<char><letter>" pairs; any other control character is \u00XX.
+    static constexpr std::string_view named = "\"\"\\\\\bb\ff\nn\rr\tt";
+    std::size_t at = 0;
+    while (at < named.size() && named[at] != static_cast<char>(u)) at += 2;
+    if (at < named.size()) {
+      out.push_back('\\');
+      out.push_back(named[at + 1]);
+    } else {
+      out.append("\\u00");
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 0xF]);
     }
   }
   out.push_back('"');
@@ -781,6 +755,11 @@ reply cloud_event_reply(std::string_view payload, std::string_view content_type)
 }  // namespace lamella::push::detail
 
 namespace lamella::push {
+
+bool is_framing_header(std::string_view name) {
+  return detail::iequals(name, "content-length") || detail::iequals(name, "transfer-encoding") ||
+         detail::iequals(name, "connection") || detail::iequals(name, "keep-alive");
+}
 
 // ---- push::adapter's defaults (push_adapter.h) ----
 

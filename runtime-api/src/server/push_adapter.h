@@ -125,6 +125,10 @@ class adapter {
 /// http_event.cpp.)
 outcome streamed_outcome(std::string_view content_type, std::string_view bytes);
 
+/// Headers the server writes itself (Content-Length, Transfer-Encoding, Connection, Keep-Alive):
+/// never taken from a handler's result or an adapter's reply. (Defined in http_event.cpp.)
+bool is_framing_header(std::string_view name);
+
 /// Options of the `http` adapter (Knative, Cloud Run, OpenFaaS http mode).
 struct http_options {
   function_info function;

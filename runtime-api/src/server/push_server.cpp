@@ -150,10 +150,7 @@ void write_reply(const reply& r, framing how, bool head, std::string& out) {
   out.append(reason.data(), reason.size());
   out.append("\r\n");
   for (const auto& [name, value] : r.headers) {
-    if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
-        iequals(name, "connection") || iequals(name, "keep-alive")) {
-      continue;
-    }
+    if (is_framing_header(name)) continue;
     out.append(name).append(": ").append(value).append("\r\n");
   }
   const bool bodiless = status < 200 || status == 204 || status == 304;
@@ -205,6 +202,19 @@ struct worker {
   std::atomic<unsigned> sessions{0};  // connections it owns
   bool running = false;               // a handler runs on its thread; guarded by impl::mutex_
 };
+
+/// `socket` (left without a descriptor) as a socket of `w`'s context, so that `w`'s thread alone
+/// serves it. On failure `ec` is set and the socket returned is closed.
+stream_protocol::socket move_socket(stream_protocol::socket& socket, worker& w,
+                                    beast::error_code& ec) {
+  stream_protocol::socket moved(w.io);
+  const auto local = socket.local_endpoint(ec);
+  const int fd = ec ? -1 : socket.release(ec);
+  if (fd < 0) return moved;
+  moved.assign(local.protocol(), fd, ec);
+  if (ec) ::close(fd);
+  return moved;
+}
 
 class server::impl : public std::enable_shared_from_this<server::impl> {
  public:
@@ -385,14 +395,8 @@ class session : public std::enable_shared_from_this<session> {
   /// socket. The caller starts the new one on its executor (resume()).
   std::shared_ptr<session> move_to(worker& w) {
     beast::error_code ec;
-    auto& socket = stream_.socket();
-    const auto local = socket.local_endpoint(ec);
-    const int fd = ec ? -1 : socket.release(ec);
-    if (fd < 0) return nullptr;
-    stream_protocol::socket moved(w.io);
-    moved.assign(local.protocol(), fd, ec);
+    auto moved = move_socket(stream_.socket(), w, ec);
     if (ec) {
-      ::close(fd);
       fail(ec, "moving a connection to a worker");
       closed_ = true;
       return nullptr;
@@ -872,11 +876,7 @@ void server::impl::accept() {
                                // Moved to the worker's context: the connection is the worker's
                                // alone.
                                beast::error_code mec;
-                               const auto local = socket.local_endpoint(mec);
-                               const int fd = mec ? -1 : socket.release(mec);
-                               stream_protocol::socket moved(home->io);
-                               if (fd >= 0) moved.assign(local.protocol(), fd, mec);
-                               socket = std::move(moved);
+                               socket = move_socket(socket, *home, mec);
                                if (mec) fail(mec, "handing a connection to a worker");
                              }
                              auto s = std::make_shared<session>(*this, std::move(socket), home);

@@ -123,6 +123,13 @@ TEST(http_event, joins_repeated_headers_and_query_keys_with_commas) {
 
 // ---- details ----
 
+TEST(http_event, escapes_quotes_backslashes_and_control_characters_in_strings) {
+  const std::string tricky = std::string("a\"b\\c\td\x01e\x1f\x7f") + "\xC3\xA9";
+  const request req{.method = "GET", .target = "/p", .headers = {{"x-tricky", tricky}}};
+  const json::object ev = event_of(req);
+  EXPECT_EQ(ev.at("headers").at("x-tricky").as_string(), tricky);
+}
+
 TEST(http_event, splits_cookies_from_every_cookie_header) {
   const request req{
       .method = "GET", .target = "/", .headers = {{"Cookie", "a=1; b=2"}, {"cookie", "c=3;d=4"}}};
