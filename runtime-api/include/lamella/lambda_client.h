@@ -6,7 +6,9 @@
 #include "lamella/outcome.h"
 #include "lamella/transport.h"
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -78,6 +80,18 @@ class lambda_client {
   /// Errors: runtime_api_unreachable; runtime_api_rejected (non-200, e.g. 403 or 500);
   /// bad_runtime_response (no request id).
   result<invocation> next();
+
+  /// next() without waiting (transport::poll_next()), for an event loop: the invocation when one
+  /// is ready, std::nullopt when none is (then the on_ready() function is called once one is).
+  /// `idle`: the caller's free invocation slots, this one included. Errors: not_supported (a
+  /// transport that can only wait: use next()), shutting_down, bad_runtime_response.
+  result<std::optional<invocation>> poll_next(unsigned idle);
+
+  /// Sets what poll_next() calls back, from another thread, when an invocation is ready after a
+  /// poll found none (it must neither block nor throw). Errors: not_supported.
+  result<void> on_ready(std::function<void()> ready) {
+    return transport_->on_ready(std::move(ready));
+  }
 
   /// `POST /runtime/invocation/{id}/response` with the outcome's payload and content type.
   /// A refusal (e.g. 413 for an oversized body) is returned as post_status::refused and logged;

@@ -4,7 +4,9 @@
 #include "lamella/error.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,6 +76,18 @@ class transport {
   /// Abandons a chunked request in progress by closing the connection, so that the server sees
   /// the body cut short; the next request connects again. No effect when none is in progress.
   virtual void abort_chunked() noexcept;
+
+  /// `GET /next` without waiting, for a caller that must never block (an event loop): the
+  /// answer when an invocation is ready now; std::nullopt when none is, after which the function
+  /// given to on_ready() is called once, from another thread, as soon as one is queued. `idle`
+  /// is how many invocation slots the caller has free, this one included: a server counts them
+  /// as room in its queue, as it counts loops waiting in send(). Errors: `not_supported` (the
+  /// default: a network transport can only wait); `shutting_down` (the server has stopped).
+  virtual result<std::optional<http_response>> poll_next(unsigned idle);
+
+  /// Sets the function poll_next() calls back (replacing an earlier one). It runs on a server
+  /// thread and must neither block nor throw. Errors: `not_supported` (the default).
+  virtual result<void> on_ready(std::function<void()> ready);
 
   /// A short name for logs and benchmarks ("beast", "curl").
   [[nodiscard]] virtual std::string_view name() const noexcept = 0;

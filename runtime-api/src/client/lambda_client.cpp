@@ -103,6 +103,15 @@ result<invocation> lambda_client::next() {
   return detail::parse_next_response(std::move(*response));
 }
 
+result<std::optional<invocation>> lambda_client::poll_next(unsigned idle) {
+  auto response = transport_->poll_next(idle);
+  if (!response) return response.error();
+  if (!*response) return std::optional<invocation>();
+  auto parsed = detail::parse_next_response(std::move(**response));
+  if (!parsed) return parsed.error();
+  return std::optional<invocation>(std::move(*parsed));
+}
+
 result<post_status> lambda_client::post_response(std::string_view request_id,
                                                  const outcome& success) {
   return post(detail::response_target(request_id), success, false);

@@ -20,6 +20,11 @@ result<http_response> transport::end_chunked(
 
 void transport::abort_chunked() noexcept {}
 
+result<std::optional<http_response>> transport::poll_next(unsigned) { return errc::not_supported; }
+
+// NOLINTNEXTLINE(performance-unnecessary-value-param): by value, as an override may keep it
+result<void> transport::on_ready(std::function<void()>) { return errc::not_supported; }
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {

@@ -4,16 +4,18 @@
 //
 // Threads. One I/O thread runs `io_`: the acceptor, the signals, the grace timer, the watchdog
 // and the stop sequence live on its `strand_`, and the sessions on `io_` itself (their reads,
-// writes, timers and their jobs' timeout timers). serve_directly() adds one worker per handler
-// slot: an I/O context and thread of its own, owning connections (one each while workers are
-// free) whose invocations run inline on that thread; the watchdog answers the ones that outlive
-// their deadline. Each session's members run on its executor's one thread only. What sessions
-// share with each other and with the loops is guarded by `mutex_`: the connection list, the busy
-// count, the queue, the running invocations, the init state and the stop flags. The loops (the
-// Python loop, Node workers, C++ threads with max_invocations) call into the server through
-// in_process_transport::send(). A job is answered exactly once: by whoever removes it from
-// `queue_`/`running_` under the mutex; the answer is then written on its session's executor
-// (or, for an inline job cut off while its handler runs, on its socket by that remover).
+// writes and timers). serve_directly() adds one worker per handler slot: an I/O context and
+// thread of its own, owning connections (one each while workers are free) whose invocations run
+// inline on that thread. The watchdog answers every invocation that outlives its deadline (one
+// 10 ms sweep instead of a timer per invocation, whose arming and cancelling cost the I/O thread
+// and every loop a hand-off per request). Each session's members run on its executor's one thread
+// only. What sessions share with each other and with the loops is guarded by `mutex_`: the
+// connection list, the busy count, the queue, the running invocations, the init state and the
+// stop flags. The loops (the Python loop, C++ threads with max_invocations) call into the server
+// through in_process_transport::send(); Node's event loop polls it (poll_next()) and is woken
+// through the ready function when it found nothing. A job is answered exactly once: by whoever
+// removes it from `queue_`/`running_` under the mutex; the answer is then written on its session's
+// executor (or, for an inline job cut off while its handler runs, on its socket by that remover).
 // Lifecycle hooks run on their own thread (`hooks_`), never on an I/O thread, so a slow hook
 // does not stop the server from answering.
 #include "server/push_server.h"
@@ -59,6 +61,7 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <random>
@@ -182,10 +185,7 @@ struct job {
   std::shared_ptr<session> owner;
   request req;
   invocation inv;
-  // The per-invocation timeout, on the session's executor; made by arm_timeout() (an inline job
-  // has the watchdog instead).
-  std::optional<net::steady_timer> timer;
-  // Run inline on its session's worker thread (serve_directly()): no timer; whoever takes it out
+  // Run inline on its session's worker thread (serve_directly()); whoever takes it out
   // of running_ other than that thread writes the answer on `fd` itself, then sets cut_off.
   bool runs_inline = false;
   int fd = -1;
@@ -275,6 +275,8 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
 
   // Loop threads (through in_process_transport).
   result<http_response> next();
+  result<std::optional<http_response>> poll_next(unsigned idle);
+  void set_ready(std::function<void()> ready);
   http_response complete(std::string_view request_id, outcome o);
   http_response init_failed(outcome o);
 
@@ -297,7 +299,6 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   void finish_stop();
   // Any thread.
   void answer(const std::shared_ptr<job>& j, reply r);  // written on its session's executor
-  void arm_timeout(const std::shared_ptr<job>& j);
   /// Takes `j` from the queue's side into running_ (its deadline set); under mutex_.
   void start_running(const std::shared_ptr<job>& j);
   /// The Runtime API's /next answer for a job start_running() took.
@@ -318,6 +319,8 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   void answer_cut_off(const std::shared_ptr<job>& j, reply r);
   /// Every 10 ms: answers the inline jobs whose deadline has passed (on_timeout).
   void watch();
+  /// Calls the polling loop's ready function if a poll armed it (the end of the server).
+  void wake_poller();
   void run_hook(const std::shared_ptr<session>& s, request req, dispatch::kind hook);
   void end_init_wait(const std::optional<outcome>& failure);
   std::string new_request_id();
@@ -365,6 +368,12 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   std::deque<std::shared_ptr<job>> queue_;
   std::unordered_map<std::string, std::shared_ptr<job>> running_;
   std::size_t waiting_loops_ = 0;  // loops blocked in next()
+  // An event loop polling (poll_next()): what to call once when an invocation is queued after a
+  // poll found none (`ready_armed_`), and how many of its slots were free then (room, as waiting
+  // loops are; one less for each invocation queued since).
+  std::function<void()> ready_;
+  bool ready_armed_ = false;
+  std::size_t polling_idle_ = 0;
   enum class init_state { pending, done, failed } init_ = init_state::pending;
   std::optional<outcome> init_failure_;
   bool stopped_ = false;   // no more invocations: next() ends
@@ -648,6 +657,15 @@ class in_process_transport final : public transport {
     return api_response(404, R"({"errorType":"NotFound"})");
   }
 
+  result<std::optional<http_response>> poll_next(unsigned idle) override {
+    return server_->poll_next(idle);
+  }
+
+  result<void> on_ready(std::function<void()> ready) override {
+    server_->set_ready(std::move(ready));
+    return {};
+  }
+
   // A streamed response (Node's streamifyResponse): gathered, then answered once, as a push
   // platform takes one answer (detail::streamed_outcome()).
   result<void> begin_chunked(const http_request& request) override {
@@ -811,6 +829,7 @@ result<void> server::impl::start_listening(const std::string& where) {
   }
   std::fprintf(stderr, "lamella: %s platform listening on %s\n",
                std::string(to_string(settings_.kind)).c_str(), where.c_str());
+  net::post(strand_, [self = shared_from_this()] { self->watch(); });
   accept();
   return {};
 }
@@ -1016,16 +1035,21 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
       lock.unlock();
       return run_inline(*home, j);
     }
-    // Room: one per loop waiting in next() (it takes the job at once), plus the queue limit.
-    if (queue_.size() < settings_.queue_limit + waiting_loops_ && unique) {
+    // Room: one per loop waiting in next() or free slot of a polling loop (it takes the job at
+    // once), plus the queue limit.
+    if (queue_.size() < settings_.queue_limit + waiting_loops_ + polling_idle_ && unique) {
       queue_.push_back(j);
       const bool direct = static_cast<bool>(direct_);
+      const bool blocked_loop = waiting_loops_ != 0;
+      const bool wake_poller = std::exchange(ready_armed_, false);
+      if (polling_idle_ != 0) --polling_idle_;
       lock.unlock();
       if (direct) {
         wake_idle_worker();
-      } else {
+      } else if (blocked_loop) {
         queue_cv_.notify_one();
       }
+      if (wake_poller) ready_();
       return;
     }
   }
@@ -1052,30 +1076,7 @@ void server::impl::on_reply_written(bool counted) {
 
 void server::impl::answer(const std::shared_ptr<job>& j, reply r) {
   // On the session's own thread (a worker answering its connection), this writes at once.
-  net::dispatch(j->owner->executor(), [j, r = std::move(r)] {
-    if (j->timer) j->timer->cancel();
-    j->owner->respond(r, true);
-  });
-}
-
-void server::impl::arm_timeout(const std::shared_ptr<job>& j) {
-  net::dispatch(j->owner->executor(), [self = shared_from_this(), j] {
-    // The invocation's deadline (the platform's, or the function timeout from /next on).
-    const auto left = j->inv.deadline - std::chrono::system_clock::now();
-    j->timer.emplace(j->owner->executor());
-    j->timer->expires_after(std::max<std::chrono::steady_clock::duration>(
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(left),
-        std::chrono::steady_clock::duration::zero()));
-    j->timer->async_wait([self, j](beast::error_code ec) {
-      if (ec) return;
-      {
-        const std::lock_guard lock(self->mutex_);
-        if (self->running_.erase(j->inv.request_id) == 0) return;  // answered meanwhile
-      }
-      self->mark(log_mark::invoke_end, j->req, j->inv.request_id);
-      j->owner->respond(guarded([&] { return self->adapter_->on_timeout(j->req, j->inv); }), true);
-    });
-  });
+  net::dispatch(j->owner->executor(), [j, r = std::move(r)] { j->owner->respond(r, true); });
 }
 
 result<http_response> server::impl::next() {
@@ -1104,6 +1105,49 @@ result<http_response> server::impl::next() {
     start_running(j);
   }
   return next_response(j);
+}
+
+result<std::optional<http_response>> server::impl::poll_next(unsigned idle) {
+  std::shared_ptr<job> j;
+  {
+    const std::lock_guard lock(mutex_);
+    if (init_ == init_state::pending) {
+      init_ = init_state::done;  // as in next()
+      net::post(strand_, [self = shared_from_this()] { self->end_init_wait(std::nullopt); });
+    }
+    if (queue_.empty()) {
+      if (stopped_ || finished_) {
+        ready_armed_ = false;
+        polling_idle_ = 0;
+        // As next(): when the process ends from the stop path, the loop just waits for that.
+        if (exit_when_stopped_) return std::optional<http_response>();
+        return errc::shutting_down;
+      }
+      ready_armed_ = static_cast<bool>(ready_);
+      polling_idle_ = idle;
+      return std::optional<http_response>();
+    }
+    j = std::move(queue_.front());
+    queue_.pop_front();
+    start_running(j);
+    ready_armed_ = false;  // the loop polls again while it has a free slot
+    polling_idle_ = idle > 0 ? idle - 1 : 0;
+  }
+  return std::optional<http_response>(next_response(j));
+}
+
+void server::impl::wake_poller() {
+  bool armed = false;
+  {
+    const std::lock_guard lock(mutex_);
+    armed = std::exchange(ready_armed_, false);
+  }
+  if (armed) ready_();
+}
+
+void server::impl::set_ready(std::function<void()> ready) {
+  const std::lock_guard lock(mutex_);
+  ready_ = std::move(ready);
 }
 
 void server::impl::start_running(const std::shared_ptr<job>& j) {
@@ -1176,7 +1220,6 @@ void server::impl::drain(worker& w) {
     }
     // A connection of the main I/O thread: its timer and answers are that thread's.
     mark(log_mark::invoke_start, j->req, j->inv.request_id);
-    arm_timeout(j);
     (void)complete(j->inv.request_id, call_direct(j->inv));
   }
 }
@@ -1236,7 +1279,7 @@ void server::impl::watch() {
       const std::lock_guard lock(self->mutex_);
       const auto now = std::chrono::system_clock::now();
       for (auto it = self->running_.begin(); it != self->running_.end();) {
-        if (it->second->runs_inline && it->second->inv.deadline <= now) {
+        if (it->second->inv.deadline <= now) {
           late.push_back(std::move(it->second));
           it = self->running_.erase(it);
         } else {
@@ -1270,13 +1313,11 @@ void server::impl::serve_directly(direct_handler handler, unsigned limit) {
     }
     queued = static_cast<unsigned>(queue_.size());  // what arrived before
   }
-  net::post(strand_, [self = shared_from_this()] { self->watch(); });
   for (unsigned i = 0; i < queued; ++i) wake_idle_worker();
 }
 
 http_response server::impl::next_response(const std::shared_ptr<job>& j) {
   mark(log_mark::invoke_start, j->req, j->inv.request_id);  // before the handler's output
-  arm_timeout(j);
   const invocation& inv = j->inv;
   http_response r;
   r.status = 200;
@@ -1461,6 +1502,7 @@ void server::impl::finish_stop() {
     if (auto s = w.lock()) net::dispatch(s->executor(), [s] { s->close(); });
   }
   queue_cv_.notify_all();
+  wake_poller();
   net::post(hooks_, [self = shared_from_this(), init_failed] {
     (void)self->options_.shutdown_hooks();
     if (self->exit_when_stopped_) {
@@ -1472,6 +1514,7 @@ void server::impl::finish_stop() {
     }
     self->queue_cv_.notify_all();
     self->finished_cv_.notify_all();
+    self->wake_poller();
   });
 }
 

@@ -69,11 +69,13 @@ class server {
   /// A transport for one loop's lambda_client: `GET /next` blocks until an invocation is queued
   /// (or returns errc::shutting_down once the server has stopped); `POST .../{id}/response` and
   /// `.../error` answer that invocation's HTTP request (202; 400 for an unknown or expired id);
-  /// `POST /runtime/init/error` puts the server in the failed-init state and then blocks until
-  /// the server has stopped, as Lambda ends an environment whose init failed. A streamed
-  /// response (begin_chunked on `.../{id}/response`) is gathered and answers the invocation when
-  /// it ends (streamed_outcome()); error trailers fail it; abort_chunked() fails it with
-  /// Runtime.ResponseStreamAborted. Each loop needs its own transport.
+  /// poll_next() takes an invocation without waiting (an event loop), and on_ready() sets what
+  /// the server calls once one is queued after a poll found none. `POST /runtime/init/error` puts
+  /// the server in the failed-init state and then blocks until the server has stopped, as Lambda
+  /// ends an environment whose init failed. A streamed response (begin_chunked on
+  /// `.../{id}/response`) is gathered and answers the invocation when it ends (streamed_outcome());
+  /// error trailers fail it; abort_chunked() fails it with Runtime.ResponseStreamAborted. Each loop
+  /// needs its own transport.
   std::unique_ptr<transport> make_transport();
 
   /// Runs invocations by calling `handler` on worker threads of the server's own instead of
