@@ -43,6 +43,58 @@ function parseJsonHeader(text) {
   }
 }
 
+/**
+ * Push platforms: the runtimes (slots) of one process take their invocations from the in-process
+ * server without a thread each. A free runtime polls; when nothing is queued the server wakes the
+ * event loop once something is (a thread-safe function), and the free runtimes take what is
+ * queued in that one turn. While every runtime is free the wait keeps the event loop alive (as a
+ * pending `next()` does on Lambda); while one is busy it does not, so that the loop can still
+ * drain ('beforeExit') for callbackWaitsForEmptyEventLoop and for handlers that never complete.
+ */
+class Feed {
+  /**
+   * @param client the addon's Client used for polling only
+   * @param size how many runtimes take from this feed
+   */
+  constructor(client, size) {
+    this.client = client;
+    this.size = size;
+    this.idle = [];
+    this.draining = false;
+    this.holding = true;
+    client.onReady(() => this.drain());
+  }
+
+  /** `runtime` is free: it serves the next invocation, now or once one is queued. */
+  free(runtime) {
+    this.idle.push(runtime);
+    this.drain();
+  }
+
+  /** Gives queued invocations to free runtimes (never re-entered: a handler that completes at
+   * once frees its runtime into the loop below instead of recursing). */
+  drain() {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.idle.length > 0) {
+        const inv = this.client.pollNext(this.idle.length);
+        if (inv === null) break;
+        this.idle.pop().serve(inv);
+      }
+    } catch (e) {
+      this.idle[0]?.fatal(e);
+    } finally {
+      this.draining = false;
+    }
+    const hold = this.idle.length === this.size;
+    if (hold !== this.holding) {
+      this.holding = hold;
+      this.client.holdLoop(hold);
+    }
+  }
+}
+
 class Runtime {
   /**
    * @param client the addon's Client (or a test double with the same methods)
@@ -65,6 +117,7 @@ class Runtime {
       logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
       logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
     };
+    this.feed = null; // push platforms: where this runtime takes its invocations (Feed)
     this.next = this.next.bind(this);
     this.serve = this.serve.bind(this);
     this.fatal = this.fatal.bind(this);
@@ -126,7 +179,8 @@ class Runtime {
   }
 
   next() {
-    this.client.next().then(this.serve, this.fatal);
+    if (this.feed !== null) this.feed.free(this);
+    else this.client.next().then(this.serve, this.fatal);
   }
 
   /** The platform is gone (after the client's retries): say so and exit. */
@@ -410,6 +464,10 @@ async function main(argv = process.argv.slice(2), env = process.env) {
   const count = platform.push ? Math.max(1, platform.concurrency) : 1;
   const runtimes = [];
   for (let i = 0; i < count; i += 1) runtimes.push(new Runtime(new native.Client(''), env));
+  if (platform.push) {
+    const feed = new Feed(new native.Client(''), count);
+    for (const runtime of runtimes) runtime.feed = feed;
+  }
   // The hooks API (lib/hooks.js) registers with this addon, whose server runs the hooks.
   const hooks = require('./hooks');
   globalThis[hooks.NATIVE] = native;
@@ -430,4 +488,4 @@ async function main(argv = process.argv.slice(2), env = process.env) {
   }
 }
 
-module.exports = { main, Runtime, installGlobals, loadAddon, exposePackage };
+module.exports = { main, Runtime, Feed, installGlobals, loadAddon, exposePackage };

@@ -8,7 +8,9 @@
 // they are one loopback round trip, which is cheaper than two thread hops, and the JS side
 // awaits nothing meanwhile (the official runtime makes the same choice). Lifecycle hooks
 // (onShutdown, onPreFreeze) run on the push server's hook thread, which calls into the JS thread
-// through a thread-safe function and blocks until the hook's promise settles (bounded).
+// through a thread-safe function and blocks until the hook's promise settles (bounded). On push
+// platforms the runtime polls instead of calling next() (`pollNext()`), and the server wakes the
+// JS thread through `onReady()`'s thread-safe function when a poll found nothing.
 #include "lamella/lambda_client.h"
 #include "lamella/lifecycle.h"
 #include "lamella/platform.h"
@@ -53,6 +55,27 @@ Napi::Error client_error(Napi::Env env, const boost::system::error_code& ec, con
   throw client_error(env, ec, what);
 }
 
+/// The UTF-8 text of a JS string. Up to 64 Ki UTF-16 units it is converted in one pass into room
+/// for the longest outcome (3 bytes a unit); node-addon-api's Utf8Value() measures the text in a
+/// pass of its own first. Longer text is measured first, not to hold three times its size.
+std::string utf8_of(const Napi::String& text) {
+  constexpr std::size_t one_pass_units = 64 * 1024;
+  const napi_env env = text.Env();
+  std::size_t units = 0;
+  if (napi_get_value_string_utf16(env, text, nullptr, 0, &units) != napi_ok ||
+      units > one_pass_units) {
+    return text.Utf8Value();
+  }
+  std::string out(units * 3, '\0');
+  std::size_t written = 0;
+  // The buffer's size counts the terminator, which std::string already has room for.
+  if (napi_get_value_string_utf8(env, text, out.data(), out.size() + 1, &written) != napi_ok) {
+    return text.Utf8Value();
+  }
+  out.resize(written);
+  return out;
+}
+
 /// The bytes of a JS string or Buffer/Uint8Array argument, copied into a std::string.
 std::string bytes_of(const Napi::Value& value) {
   if (value.IsBuffer()) {
@@ -63,7 +86,7 @@ std::string bytes_of(const Napi::Value& value) {
     const auto array = value.As<Napi::Uint8Array>();
     return {reinterpret_cast<const char*>(array.Data()), array.ByteLength()};
   }
-  return value.ToString().Utf8Value();
+  return utf8_of(value.ToString());
 }
 
 /// A string argument at `index`, or a TypeError naming it.
@@ -71,12 +94,37 @@ std::string string_arg(const Napi::CallbackInfo& info, std::size_t index, const 
   if (info.Length() <= index || !info[index].IsString()) {
     throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string");
   }
-  return info[index].As<Napi::String>().Utf8Value();
+  return utf8_of(info[index].As<Napi::String>());
+}
+
+/// The JS object for an invocation (next() and pollNext()).
+Napi::Object invocation_object(Napi::Env env, const lamella::invocation& inv) {
+  const auto deadline_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(inv.deadline.time_since_epoch())
+          .count();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("payload", Napi::String::New(env, inv.payload));
+  o.Set("requestId", Napi::String::New(env, inv.request_id));
+  o.Set("deadlineMs", Napi::Number::New(env, static_cast<double>(deadline_ms)));
+  o.Set("functionArn", Napi::String::New(env, inv.function_arn));
+  o.Set("traceId", Napi::String::New(env, inv.trace_id));
+  o.Set("clientContext", Napi::String::New(env, inv.client_context));
+  o.Set("cognitoIdentity", Napi::String::New(env, inv.cognito_identity));
+  o.Set("tenantId", Napi::String::New(env, inv.tenant_id));
+  o.Set("contentType", Napi::String::New(env, inv.content_type));
+  o.Set("platformContext", Napi::String::New(env, inv.platform_context));
+  return o;
 }
 
 /// `Client`: one Runtime API connection. Methods (all on the JS thread):
 ///   next() -> Promise<{payload, requestId, deadlineMs, functionArn, traceId, clientContext,
 ///                      cognitoIdentity, tenantId, contentType, platformContext}>
+///   pollNext(idle: number) -> invocation | null   takes one now, if one is ready (push
+///                                             platforms: the in-process server); `idle` = the
+///                                             caller's free slots, this one included
+///   onReady(fn)                               fn() is called on the JS thread when an
+///                                             invocation is ready after pollNext() gave null
+///   holdLoop(on: boolean)                     whether that wait keeps the event loop alive
 ///   postResponse(requestId, body: string|Buffer, contentType) -> boolean (false: refused)
 ///   postError(requestId, errorType, errorJson) -> boolean
 ///   postInitError(errorType, errorJson) -> boolean
@@ -90,16 +138,19 @@ std::string string_arg(const Napi::CallbackInfo& info, std::size_t index, const 
 class client final : public Napi::ObjectWrap<client> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "Client",
-                       {InstanceMethod<&client::next>("next"),
-                        InstanceMethod<&client::post_response>("postResponse"),
-                        InstanceMethod<&client::post_error>("postError"),
-                        InstanceMethod<&client::post_init_error>("postInitError"),
-                        InstanceMethod<&client::stream_begin>("streamBegin"),
-                        InstanceMethod<&client::stream_write>("streamWrite"),
-                        InstanceMethod<&client::stream_finish>("streamFinish"),
-                        InstanceMethod<&client::stream_fail>("streamFail"),
-                        InstanceMethod<&client::transport_name>("transportName")});
+    return DefineClass(
+        env, "Client",
+        {InstanceMethod<&client::next>("next"), InstanceMethod<&client::poll_next>("pollNext"),
+         InstanceMethod<&client::on_ready>("onReady"),
+         InstanceMethod<&client::hold_loop>("holdLoop"),
+         InstanceMethod<&client::post_response>("postResponse"),
+         InstanceMethod<&client::post_error>("postError"),
+         InstanceMethod<&client::post_init_error>("postInitError"),
+         InstanceMethod<&client::stream_begin>("streamBegin"),
+         InstanceMethod<&client::stream_write>("streamWrite"),
+         InstanceMethod<&client::stream_finish>("streamFinish"),
+         InstanceMethod<&client::stream_fail>("streamFail"),
+         InstanceMethod<&client::transport_name>("transportName")});
   }
 
   /// new Client(runtimeApi: string): connects lazily to "host:port"; an empty string = the
@@ -117,6 +168,50 @@ class client final : public Napi::ObjectWrap<client> {
   class next_worker;
 
   Napi::Value next(const Napi::CallbackInfo& info);
+
+  Napi::Value poll_next(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    if (busy_) throw Napi::Error::New(env, "lamella: a Runtime API call is already in flight");
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      throw Napi::TypeError::New(env, "idle must be a number");
+    }
+    const auto idle = info[0].As<Napi::Number>().Uint32Value();
+    auto r = client_->poll_next(idle);
+    if (!r) throw_client_error(env, r.error(), "polling for the next invocation failed");
+    if (!*r) return env.Null();
+    return invocation_object(env, **r);
+  }
+
+  Napi::Value on_ready(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      throw Napi::TypeError::New(env, "the ready callback must be a function");
+    }
+    if (ready_) throw Napi::Error::New(env, "lamella: onReady() was already called");
+    // Never released: the server may call it until the process ends. Called at most once per
+    // poll that found nothing, so its queue never grows.
+    auto tsfn =
+        Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "lamella.ready", 0, 1);
+    auto set = client_->on_ready([tsfn]() mutable { (void)tsfn.NonBlockingCall(); });
+    if (!set) {
+      tsfn.Release();
+      throw_client_error(env, set.error(), "this platform cannot be polled");
+    }
+    ready_.emplace(tsfn);
+    return env.Undefined();
+  }
+
+  Napi::Value hold_loop(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    if (!ready_) throw Napi::Error::New(env, "lamella: holdLoop() needs onReady() first");
+    const bool on = info.Length() > 0 && info[0].ToBoolean().Value();
+    if (on) {
+      ready_->Ref(env);
+    } else {
+      ready_->Unref(env);
+    }
+    return env.Undefined();
+  }
 
   Napi::Value post_response(const Napi::CallbackInfo& info) {
     ensure_idle(info.Env());
@@ -212,6 +307,7 @@ class client final : public Napi::ObjectWrap<client> {
   std::optional<lamella::lambda_client> client_;
   std::optional<lamella::response_stream> stream_;  // declared after client_: destroyed first
   bool busy_ = false;  // a next() is on a worker thread; the client is not to be touched
+  std::optional<Napi::ThreadSafeFunction> ready_;  // onReady()'s, JS thread only
 };
 
 /// Waits for `/next` on a libuv worker thread; builds the invocation object on the JS thread.
@@ -238,24 +334,7 @@ class client::next_worker final : public Napi::AsyncWorker {
 
   void OnOK() override {
     owner_.busy_ = false;
-    const Napi::Env env = Env();
-    Napi::Object o = Napi::Object::New(env);
-    const auto& inv = invocation_;
-    o.Set("payload", Napi::String::New(env, inv.payload));
-    o.Set("requestId", Napi::String::New(env, inv.request_id));
-    o.Set("deadlineMs",
-          Napi::Number::New(
-              env, static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           inv.deadline.time_since_epoch())
-                                           .count())));
-    o.Set("functionArn", Napi::String::New(env, inv.function_arn));
-    o.Set("traceId", Napi::String::New(env, inv.trace_id));
-    o.Set("clientContext", Napi::String::New(env, inv.client_context));
-    o.Set("cognitoIdentity", Napi::String::New(env, inv.cognito_identity));
-    o.Set("tenantId", Napi::String::New(env, inv.tenant_id));
-    o.Set("contentType", Napi::String::New(env, inv.content_type));
-    o.Set("platformContext", Napi::String::New(env, inv.platform_context));
-    deferred_.Resolve(o);
+    deferred_.Resolve(invocation_object(Env(), invocation_));
   }
 
   void OnError(const Napi::Error& error) override {
