@@ -2,6 +2,7 @@
 #pragma once
 
 #include "lamella/error.h"
+#include "lamella/invocation.h"
 
 #include <chrono>
 #include <functional>
@@ -78,12 +79,13 @@ class transport {
   virtual void abort_chunked() noexcept;
 
   /// `GET /next` without waiting, for a caller that must never block (an event loop): the
-  /// answer when an invocation is ready now; std::nullopt when none is, after which the function
+  /// invocation itself when one is ready now (only an in-process server can poll, so there is no
+  /// wire form to write and parse back); std::nullopt when none is, after which the function
   /// given to on_ready() is called once, from another thread, as soon as one is queued. `idle`
   /// is how many invocation slots the caller has free, this one included: a server counts them
   /// as room in its queue, as it counts loops waiting in send(). Errors: `not_supported` (the
   /// default: a network transport can only wait); `shutting_down` (the server has stopped).
-  virtual result<std::optional<http_response>> poll_next(unsigned idle);
+  virtual result<std::optional<invocation>> poll_next(unsigned idle);
 
   /// Sets the function poll_next() calls back (replacing an earlier one). It runs on a server
   /// thread and must neither block nor throw. Errors: `not_supported` (the default).

@@ -104,12 +104,7 @@ result<invocation> lambda_client::next() {
 }
 
 result<std::optional<invocation>> lambda_client::poll_next(unsigned idle) {
-  auto response = transport_->poll_next(idle);
-  if (!response) return response.error();
-  if (!*response) return std::optional<invocation>();
-  auto parsed = detail::parse_next_response(std::move(**response));
-  if (!parsed) return parsed.error();
-  return std::optional<invocation>(std::move(*parsed));
+  return transport_->poll_next(idle);
 }
 
 result<post_status> lambda_client::post_response(std::string_view request_id,

@@ -20,7 +20,7 @@ result<http_response> transport::end_chunked(
 
 void transport::abort_chunked() noexcept {}
 
-result<std::optional<http_response>> transport::poll_next(unsigned) { return errc::not_supported; }
+result<std::optional<invocation>> transport::poll_next(unsigned) { return errc::not_supported; }
 
 // NOLINTNEXTLINE(performance-unnecessary-value-param): by value, as an override may keep it
 result<void> transport::on_ready(std::function<void()>) { return errc::not_supported; }

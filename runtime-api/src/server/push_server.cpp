@@ -275,7 +275,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
 
   // Loop threads (through in_process_transport).
   result<http_response> next();
-  result<std::optional<http_response>> poll_next(unsigned idle);
+  result<std::optional<invocation>> poll_next(unsigned idle);
   void set_ready(std::function<void()> ready);
   http_response complete(std::string_view request_id, outcome o);
   http_response init_failed(outcome o);
@@ -369,8 +369,9 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   std::unordered_map<std::string, std::shared_ptr<job>> running_;
   std::size_t waiting_loops_ = 0;  // loops blocked in next()
   // An event loop polling (poll_next()): what to call once when an invocation is queued after a
-  // poll found none (`ready_armed_`), and how many of its slots were free then (room, as waiting
-  // loops are; one less for each invocation queued since).
+  // poll found none (`ready_armed_`), and how many of its slots were free at its last poll
+  // (room, as waiting loops are: the queued invocations those slots will take are in the queue's
+  // size, so queuing one does not count it down as well).
   std::function<void()> ready_;
   bool ready_armed_ = false;
   std::size_t polling_idle_ = 0;
@@ -657,7 +658,7 @@ class in_process_transport final : public transport {
     return api_response(404, R"({"errorType":"NotFound"})");
   }
 
-  result<std::optional<http_response>> poll_next(unsigned idle) override {
+  result<std::optional<invocation>> poll_next(unsigned idle) override {
     return server_->poll_next(idle);
   }
 
@@ -1042,7 +1043,6 @@ void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
       const bool direct = static_cast<bool>(direct_);
       const bool blocked_loop = waiting_loops_ != 0;
       const bool wake_poller = std::exchange(ready_armed_, false);
-      if (polling_idle_ != 0) --polling_idle_;
       lock.unlock();
       if (direct) {
         wake_idle_worker();
@@ -1107,7 +1107,7 @@ result<http_response> server::impl::next() {
   return next_response(j);
 }
 
-result<std::optional<http_response>> server::impl::poll_next(unsigned idle) {
+result<std::optional<invocation>> server::impl::poll_next(unsigned idle) {
   std::shared_ptr<job> j;
   {
     const std::lock_guard lock(mutex_);
@@ -1120,12 +1120,12 @@ result<std::optional<http_response>> server::impl::poll_next(unsigned idle) {
         ready_armed_ = false;
         polling_idle_ = 0;
         // As next(): when the process ends from the stop path, the loop just waits for that.
-        if (exit_when_stopped_) return std::optional<http_response>();
+        if (exit_when_stopped_) return std::optional<invocation>();
         return errc::shutting_down;
       }
       ready_armed_ = static_cast<bool>(ready_);
       polling_idle_ = idle;
-      return std::optional<http_response>();
+      return std::optional<invocation>();
     }
     j = std::move(queue_.front());
     queue_.pop_front();
@@ -1133,7 +1133,8 @@ result<std::optional<http_response>> server::impl::poll_next(unsigned idle) {
     ready_armed_ = false;  // the loop polls again while it has a free slot
     polling_idle_ = idle > 0 ? idle - 1 : 0;
   }
-  return std::optional<http_response>(next_response(j));
+  mark(log_mark::invoke_start, j->req, j->inv.request_id);  // before the handler's output
+  return std::optional<invocation>(j->inv);  // a copy: the job keeps its own for on_outcome()
 }
 
 void server::impl::wake_poller() {

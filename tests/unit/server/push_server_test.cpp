@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -321,6 +322,95 @@ TEST_F(push_server_test, a_full_queue_answers_overload) {
     ASSERT_TRUE(q);
     EXPECT_EQ(q->status, 200U);
     EXPECT_EQ(q->body, "queued " + std::to_string(i));
+  }
+}
+
+/// What an event loop's ready callback saw; shared with the callback, which a server thread may
+/// still call while the server stops after the test's locals are gone.
+struct ready_calls {
+  std::mutex mutex;
+  std::condition_variable cv;
+  int count = 0;
+
+  void called() {
+    {
+      const std::lock_guard lock(mutex);
+      ++count;
+    }
+    cv.notify_all();
+  }
+  bool wait_for(int n) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return count >= n; });
+  }
+  int seen() {
+    const std::lock_guard lock(mutex);
+    return count;
+  }
+};
+
+TEST_F(push_server_test, a_poll_that_finds_nothing_is_followed_by_one_ready_call_when_work_comes) {
+  start();
+  lambda_client client(server_->make_transport(), "node");
+  auto calls = std::make_shared<ready_calls>();
+  ASSERT_TRUE(client.on_ready([calls] { calls->called(); }));
+  const auto none = client.poll_next(1);
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_FALSE(*none);
+
+  auto caller = std::async(std::launch::async, [this] {
+    raw_connection c(server_->port());
+    return c.exchange("POST", "/polled", "the event");
+  });
+  ASSERT_TRUE(calls->wait_for(1));
+  const auto got = client.poll_next(1);
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_TRUE(*got);
+  const invocation& inv = **got;
+  EXPECT_EQ(inv.payload, "the event");
+  EXPECT_EQ(inv.platform_context, R"({"path":"/polled"})");
+  EXPECT_FALSE(inv.request_id.empty());
+  EXPECT_GT(inv.remaining_time().count(), 0);
+  ASSERT_TRUE(client.post_response(inv.request_id, outcome::success("the answer", "text/plain")));
+  const auto r = caller.get();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_EQ(r->body, "the answer");
+  // The poll that found the work does not arm the callback again: one call in all.
+  EXPECT_EQ(calls->seen(), 1);
+}
+
+TEST_F(push_server_test, a_polling_loops_free_slots_are_room_beside_the_queue) {
+  settings_.queue_limit = 1;
+  start();
+  lambda_client client(server_->make_transport(), "node");
+  const auto none = client.poll_next(2);  // two free slots, nothing to take yet
+  ASSERT_TRUE(none);
+  ASSERT_FALSE(*none);
+  // Room for three: the two free slots and the queue's one.
+  std::vector<std::future<std::optional<raw_response>>> callers;
+  callers.reserve(3);
+  for (int i = 0; i < 3; ++i) {
+    callers.push_back(std::async(std::launch::async, [this, i] {
+      raw_connection c(server_->port());
+      return c.exchange("POST", "/invoke", "event " + std::to_string(i));
+    }));
+  }
+  adapter_->wait_requests(3);  // one I/O thread: classified = queued
+  raw_connection extra(server_->port());
+  const auto refused = extra.exchange("POST", "/invoke", "one too many");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503U);
+  for (unsigned idle = 2, taken = 0; taken < 3; ++taken) {
+    const auto got = client.poll_next(idle);
+    ASSERT_TRUE(got && *got) << "invocation " << taken << " was not queued";
+    ASSERT_TRUE(client.post_response((*got)->request_id, outcome::success((*got)->payload)));
+  }
+  for (auto& c : callers) {
+    const auto r = c.get();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200U);
+    EXPECT_EQ(r->body.substr(0, 6), "event ");
   }
 }
 
