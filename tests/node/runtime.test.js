@@ -36,7 +36,7 @@ class FakeClient {
     this.onNext();
     return new Promise(() => {});
   }
-  postResponse(id, body, contentType) {
+  postResponse(id, body, contentType = 'application/json') { // the addon's default
     this.calls.push(['response', id, body, contentType]);
   }
   postError(id, type, body) {

@@ -97,23 +97,50 @@ std::string string_arg(const Napi::CallbackInfo& info, std::size_t index, const 
   return utf8_of(info[index].As<Napi::String>());
 }
 
-/// The JS object for an invocation (next() and pollNext()).
-Napi::Object invocation_object(Napi::Env env, const lamella::invocation& inv) {
+/// What makes an invocation's JS object: a function compiled once per environment (env instance
+/// data), so that V8 builds every object from one literal with one shape. Setting ten named
+/// properties through Node-API instead looks up and internalises each key and walks the map
+/// transitions for every object, a sixth of the JS thread's time on a push platform. An empty
+/// field is passed as undefined and becomes '' there (contentType: application/json, as the
+/// Runtime API's /next says when a platform gave none), which saves creating the string.
+constexpr const char* invocation_factory_source =
+    "(function invocation(payload, requestId, deadlineMs, functionArn, traceId = '',"
+    " clientContext = '', cognitoIdentity = '', tenantId = '',"
+    " contentType = 'application/json', platformContext = '') {"
+    " return { payload, requestId, deadlineMs, functionArn, traceId, clientContext,"
+    " cognitoIdentity, tenantId, contentType, platformContext }; })";
+
+/// Compiles invocation_factory_source and keeps it as `env`'s instance data.
+void install_invocation_factory(Napi::Env env) {
+  napi_value fn = nullptr;
+  const Napi::String source = Napi::String::New(env, invocation_factory_source);
+  if (napi_run_script(env, source, &fn) != napi_ok) throw Napi::Error::New(env);
+  env.SetInstanceData(
+      new Napi::FunctionReference(Napi::Persistent(Napi::Value(env, fn).As<Napi::Function>())));
+}
+
+/// The JS object for an invocation (next() and pollNext()): {payload, requestId, deadlineMs,
+/// functionArn, traceId, clientContext, cognitoIdentity, tenantId, contentType,
+/// platformContext}, every field but deadlineMs a string.
+Napi::Value invocation_object(Napi::Env env, const lamella::invocation& inv) {
   const auto deadline_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(inv.deadline.time_since_epoch())
           .count();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("payload", Napi::String::New(env, inv.payload));
-  o.Set("requestId", Napi::String::New(env, inv.request_id));
-  o.Set("deadlineMs", Napi::Number::New(env, static_cast<double>(deadline_ms)));
-  o.Set("functionArn", Napi::String::New(env, inv.function_arn));
-  o.Set("traceId", Napi::String::New(env, inv.trace_id));
-  o.Set("clientContext", Napi::String::New(env, inv.client_context));
-  o.Set("cognitoIdentity", Napi::String::New(env, inv.cognito_identity));
-  o.Set("tenantId", Napi::String::New(env, inv.tenant_id));
-  o.Set("contentType", Napi::String::New(env, inv.content_type));
-  o.Set("platformContext", Napi::String::New(env, inv.platform_context));
-  return o;
+  const auto text = [&](const std::string& s) -> napi_value {
+    return s.empty() ? env.Undefined() : Napi::String::New(env, s);
+  };
+  return env.GetInstanceData<Napi::FunctionReference>()->Call({
+      Napi::String::New(env, inv.payload),
+      Napi::String::New(env, inv.request_id),
+      Napi::Number::New(env, static_cast<double>(deadline_ms)),
+      Napi::String::New(env, inv.function_arn),
+      text(inv.trace_id),
+      text(inv.client_context),
+      text(inv.cognito_identity),
+      text(inv.tenant_id),
+      text(inv.content_type),
+      text(inv.platform_context),
+  });
 }
 
 /// `Client`: one Runtime API connection. Methods (all on the JS thread):
@@ -125,7 +152,8 @@ Napi::Object invocation_object(Napi::Env env, const lamella::invocation& inv) {
 ///   onReady(fn)                               fn() is called on the JS thread when an
 ///                                             invocation is ready after pollNext() gave null
 ///   holdLoop(on: boolean)                     whether that wait keeps the event loop alive
-///   postResponse(requestId, body: string|Buffer, contentType) -> boolean (false: refused)
+///   postResponse(requestId, body: string|Buffer, contentType = application/json) -> boolean
+///                                             (false: refused)
 ///   postError(requestId, errorType, errorJson) -> boolean
 ///   postInitError(errorType, errorJson) -> boolean
 ///   streamBegin(requestId, contentType)       opens a streamed /response (chunked)
@@ -521,6 +549,7 @@ Napi::Value exit_now(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  install_invocation_factory(env);
   exports.Set("onShutdown", Napi::Function::New(env, on_shutdown, "onShutdown"));
   exports.Set("onPreFreeze", Napi::Function::New(env, on_pre_freeze, "onPreFreeze"));
   exports.Set("keepSignals", Napi::Function::New(env, keep_signals, "keepSignals"));
