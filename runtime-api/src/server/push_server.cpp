@@ -37,7 +37,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -62,6 +61,7 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <random>
@@ -81,8 +81,13 @@ using tcp = net::ip::tcp;
 // Connections are TCP or, on Fn, a UNIX socket: one generic protocol carries both, so that the
 // acceptor and the sessions are the same code either way.
 using stream_protocol = net::generic::stream_protocol;
-using stream = beast::basic_stream<stream_protocol>;
 using steady = std::chrono::steady_clock;
+
+/// How often the watchdog looks for connections past their read or write deadline: a deadline is
+/// enforced at most this late. (A timer per read or write, as beast::basic_stream arms, cost a
+/// sixth of the server's own time per request: an armed and a cancelled wait on the reactor's
+/// timer queue, and a completion handler, for every operation.)
+constexpr unsigned sweep_every_ticks = 10;  // watchdog ticks of 10 ms
 
 /// After an error answer (431, 413) the request's remaining bytes are read and dropped for at
 /// most this long before closing: closing with unread input makes the kernel send a reset, which
@@ -319,6 +324,8 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   void answer_cut_off(const std::shared_ptr<job>& j, reply r);
   /// Every 10 ms: answers the inline jobs whose deadline has passed (on_timeout).
   void watch();
+  /// Closes the connections whose read or write is past its deadline (every few watch() ticks).
+  void close_overdue_connections();
   /// Calls the polling loop's ready function if a poll armed it (the end of the server).
   void wake_poller();
   void run_hook(const std::shared_ptr<session>& s, request req, dispatch::kind hook);
@@ -351,6 +358,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
 
   // strand_ only.
   bool stop_finished_ = false;
+  unsigned sweep_ticks_ = 0;  // watch() ticks, for close_overdue_connections()
 
   // Shared by the sessions and the loops; guarded by mutex_.
   std::mutex mutex_;
@@ -389,7 +397,7 @@ class session : public std::enable_shared_from_this<session> {
  public:
   /// `home`: the worker whose context `socket` belongs to, or nullptr (the main I/O thread's).
   session(server::impl& owner, stream_protocol::socket socket, worker* home)
-      : owner_(owner), stream_(std::move(socket)), home_(home) {}
+      : owner_(owner), socket_(std::move(socket)), home_(home) {}
   session(const session&) = delete;
   session& operator=(const session&) = delete;
   session(session&&) = delete;
@@ -405,7 +413,7 @@ class session : public std::enable_shared_from_this<session> {
   /// socket. The caller starts the new one on its executor (resume()).
   std::shared_ptr<session> move_to(worker& w) {
     beast::error_code ec;
-    auto moved = move_socket(stream_.socket(), w, ec);
+    auto moved = move_socket(socket_, w, ec);
     if (ec) {
       fail(ec, "moving a connection to a worker");
       closed_ = true;
@@ -423,11 +431,22 @@ class session : public std::enable_shared_from_this<session> {
   /// Starts reading the next request (a session move_to() made), on its executor.
   void resume() { read_head(); }
   /// The socket's descriptor (for an answer written from another thread: impl::answer_cut_off).
-  [[nodiscard]] int native_handle() { return stream_.socket().native_handle(); }
+  [[nodiscard]] int native_handle() { return socket_.native_handle(); }
+
+  /// Whether the read or write in progress is past its deadline at `now`. Any thread.
+  [[nodiscard]] bool overdue(steady::time_point now) const noexcept {
+    return deadline_.load(std::memory_order_relaxed) <= now.time_since_epoch().count();
+  }
+
+  /// Closes the connection if it is still overdue (the watchdog saw it so from another thread;
+  /// the operation may have completed since). The pending operation ends with operation_aborted.
+  void close_if_overdue() {
+    if (overdue(steady::now())) close();
+  }
 
   void start() {
     beast::error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
+    const auto peer = socket_.remote_endpoint(ec);
     const int family = ec ? AF_UNSPEC : peer.protocol().family();
     if (family == AF_INET || family == AF_INET6) {
       // The generic endpoint holds a sockaddr_in(6): read its address as TCP's.
@@ -437,7 +456,7 @@ class session : public std::enable_shared_from_this<session> {
         ip.resize(peer.size());
         remote_ = ip.address().to_string();
       }
-      stream_.socket().set_option(tcp::no_delay(true), ec);
+      socket_.set_option(tcp::no_delay(true), ec);
     } else {
       remote_ = "127.0.0.1";  // a UNIX socket's peer is on this machine and has no address
     }
@@ -461,13 +480,12 @@ class session : public std::enable_shared_from_this<session> {
     // Most answers fit in the socket's send buffer: sent at once, without an asynchronous
     // operation and its timer. What does not fit is written asynchronously, with the timeout.
     beast::error_code ec;
-    auto& socket = stream_.socket();
-    if (!socket.non_blocking()) socket.non_blocking(true, ec);
-    const std::size_t sent = ec ? 0 : socket.send(net::buffer(out_), 0, ec);
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    const std::size_t sent = ec ? 0 : socket_.send(net::buffer(out_), 0, ec);
     if (ec == net::error::would_block || ec == net::error::try_again) ec = {};
     if (ec || sent == out_.size()) return on_write(ec, counted);
-    stream_.expires_after(owner_.settings().io_timeout);
-    net::async_write(stream_, net::buffer(out_) + sent,
+    expire_in(owner_.settings().io_timeout);
+    net::async_write(socket_, net::buffer(out_) + sent,
                      [self = shared_from_this(), counted](beast::error_code wec, std::size_t) {
                        self->on_write(wec, counted);
                      });
@@ -478,15 +496,15 @@ class session : public std::enable_shared_from_this<session> {
 
   /// The session's executor (the main I/O context's, or its worker's; one thread runs either):
   /// every member but executor() runs on it.
-  [[nodiscard]] net::any_io_executor executor() { return stream_.get_executor(); }
+  [[nodiscard]] net::any_io_executor executor() { return socket_.get_executor(); }
 
   /// Closes the connection now (pending operations end with operation_aborted).
   void close() {
     if (closed_) return;
     closed_ = true;
     beast::error_code ec;
-    stream_.socket().shutdown(stream_protocol::socket::shutdown_both, ec);
-    stream_.close();
+    socket_.shutdown(stream_protocol::socket::shutdown_both, ec);
+    socket_.close(ec);
   }
 
  private:
@@ -498,10 +516,9 @@ class session : public std::enable_shared_from_this<session> {
     parser_->body_limit(owner_.settings().body_limit);
     // The first request must come within the header timeout (slow clients); later ones within the
     // idle timeout of a keep-alive connection.
-    stream_.expires_after(first_ ? owner_.settings().header_timeout
-                                 : owner_.settings().idle_timeout);
+    expire_in(first_ ? owner_.settings().header_timeout : owner_.settings().idle_timeout);
     http::async_read_header(
-        stream_, buffer_, *parser_,
+        socket_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
   }
 
@@ -513,8 +530,8 @@ class session : public std::enable_shared_from_this<session> {
     if (beast::iequals(expect, "100-continue")) {
       // curl waits for this before sending a body over 1 MiB.
       static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(owner_.settings().io_timeout);
-      net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
+      expire_in(owner_.settings().io_timeout);
+      net::async_write(socket_, net::buffer(continue_line.data(), continue_line.size()),
                        [self = shared_from_this()](beast::error_code wec, std::size_t) {
                          if (wec) return self->close();
                          self->read_body();
@@ -525,14 +542,24 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void read_body() {
-    stream_.expires_after(owner_.settings().io_timeout);
+    // What was read with the head may hold the whole body (always, for a request without one):
+    // parsed here, without an asynchronous operation.
+    if (!parser_->is_done() && buffer_.size() != 0) {
+      parser_->eager(true);
+      beast::error_code ec;
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec && ec != http::error::need_more) return on_read_error(ec);
+    }
+    if (parser_->is_done()) return on_body({});
+    expire_in(owner_.settings().io_timeout);
     http::async_read(
-        stream_, buffer_, *parser_,
+        socket_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    expire_never();  // the handler's time is the invocation's deadline (impl::watch())
     auto message = parser_->release();
     keep_alive_ = message.keep_alive();
     http_10_ = message.version() < 11;
@@ -553,11 +580,10 @@ class session : public std::enable_shared_from_this<session> {
   void on_read_error(beast::error_code ec) {
     if (ec == http::error::header_limit) return refuse(431, "request header fields too large");
     if (ec == http::error::body_limit) return refuse(413, "payload too large");
-    // The peer closed, the timeout struck (a slow or idle client), or the server is stopping:
-    // all expected. A parse error gets a 400.
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted || ec == net::error::eof ||
-        ec == net::error::connection_reset || closed_) {
+    // The peer closed, the watchdog closed it past its deadline (a slow or idle client), or the
+    // server is stopping: all expected. A parse error gets a 400.
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == net::error::eof || ec == net::error::connection_reset || closed_) {
       return close();
     }
     if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
@@ -574,6 +600,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_write(beast::error_code ec, bool counted) {
+    expire_never();
     busy_ = false;
     owner_.on_reply_written(counted);
     if (ec) {
@@ -591,21 +618,33 @@ class session : public std::enable_shared_from_this<session> {
   /// Half-closes, then reads and drops what the client still sends, for a bounded time.
   void linger() {
     beast::error_code ec;
-    stream_.socket().shutdown(stream_protocol::socket::shutdown_send, ec);
-    stream_.expires_after(linger_time);
+    socket_.shutdown(stream_protocol::socket::shutdown_send, ec);
+    expire_in(linger_time);
     drain();
   }
   void drain() {
-    stream_.async_read_some(net::buffer(scratch_),
+    socket_.async_read_some(net::buffer(scratch_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) return self->close();
                               self->drain();
                             });
   }
 
+  /// The read or write about to start must end within `limit` (watchdog: close_if_overdue()).
+  void expire_in(std::chrono::milliseconds limit) {
+    deadline_.store((steady::now() + limit).time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  /// No operation waits on the peer (the request is with the handler, or the answer is sent).
+  void expire_never() {
+    deadline_.store(std::numeric_limits<steady::rep>::max(), std::memory_order_relaxed);
+  }
+
   server::impl& owner_;
-  stream stream_;
+  stream_protocol::socket socket_;
   worker* const home_;
+  // When the read or write in progress must have ended (steady clock ticks); written on the
+  // session's thread, read by the watchdog's sweep.
+  std::atomic<steady::rep> deadline_{std::numeric_limits<steady::rep>::max()};
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string out_;  // the answer being written (its capacity kept from one to the next)
@@ -1292,8 +1331,21 @@ void server::impl::watch() {
       self->mark(log_mark::invoke_end, j->req, j->inv.request_id);
       self->answer_cut_off(j, guarded([&] { return self->adapter_->on_timeout(j->req, j->inv); }));
     }
+    if (++self->sweep_ticks_ % sweep_every_ticks == 0) self->close_overdue_connections();
     if (!self->stop_finished_) self->watch();
   });
+}
+
+void server::impl::close_overdue_connections() {
+  const auto now = steady::now();
+  std::vector<std::shared_ptr<session>> overdue;
+  {
+    const std::lock_guard lock(mutex_);
+    for (const auto& w : sessions_) {
+      if (auto s = w.lock(); s && s->overdue(now)) overdue.push_back(std::move(s));
+    }
+  }
+  for (auto& s : overdue) net::dispatch(s->executor(), [s] { s->close_if_overdue(); });
 }
 
 void server::impl::serve_directly(direct_handler handler, unsigned limit) {

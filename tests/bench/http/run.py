@@ -5,7 +5,11 @@ mode, beside nginx (one worker per core, a static `return 200`), the same Python
 http.server.ThreadingHTTPServer and the same Node handler behind Node's `http` module, all in one
 run. A benchmark, not a test: prints a table and JSON, never fails on a missed goal.
 
-usage: tests/bench/http/run.py BUILD_DIR [--duration S] [--only name,...] [--out FILE]
+Each target runs --rounds times (default 3), the targets taking turns, and the table shows each
+figure's median over the rounds: one wrk run on a 2-core machine shared with wrk itself varies by
+10-15%, and a slow spell then falls on every target alike instead of on one.
+
+usage: tests/bench/http/run.py BUILD_DIR [--duration S] [--rounds N] [--only name,...] [--out FILE]
 (How to read it and the results: docs/performance.md.)"""
 
 import argparse
@@ -15,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,6 +97,37 @@ def targets(build, scratch):
     }
 
 
+def measure(make, duration):
+    """Starts one target, warms it up and runs wrk at 1 and 64 connections; stops it."""
+    port = free_port()
+    command, env = make(port)
+    proc = subprocess.Popen(command, env=env or None, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_port(port, proc)
+        wrk(port, 8, 1)  # warm-up
+        return {c: wrk(port, c, duration) for c in (1, 64)}
+    except (RuntimeError, subprocess.CalledProcessError, AttributeError) as e:
+        return {"error": str(e)}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def median_of(samples):
+    """Each figure's median over the rounds (the rounds' own figures are kept under "rounds")."""
+    out = {}
+    for c in (1, 64):
+        runs = [s[c] for s in samples]
+        out[c] = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        out[c]["rounds"] = runs
+    return out
+
+
 def nginx_conf(scratch, port):
     d = Path(scratch) / "nginx"
     d.mkdir(exist_ok=True)
@@ -107,32 +143,25 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build_dir")
     ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     build = Path(args.build_dir).resolve()
-    results = {}
+    rounds = {}  # name -> [{1: figures, 64: figures}, ...] or {"error": text}
     with tempfile.TemporaryDirectory() as scratch:
-        for name, make in targets(build, scratch).items():
-            if args.only and name not in args.only.split(","):
-                continue
-            port = free_port()
-            command, env = make(port)
-            proc = subprocess.Popen(command, env=env or None, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, start_new_session=True)
-            try:
-                wait_for_port(port, proc)
-                wrk(port, 8, 1)  # warm-up
-                results[name] = {c: wrk(port, c, args.duration) for c in (1, 64)}
-            except (RuntimeError, subprocess.CalledProcessError, AttributeError) as e:
-                results[name] = {"error": str(e)}
-            finally:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+        chosen = {name: make for name, make in targets(build, scratch).items()
+                  if not args.only or name in args.only.split(",")}
+        for _ in range(max(1, args.rounds)):
+            for name, make in chosen.items():
+                if "error" in rounds.get(name, {}):
+                    continue
+                figures = measure(make, args.duration)
+                if "error" in figures:
+                    rounds[name] = figures
+                else:
+                    rounds.setdefault(name, []).append(figures)
+    results = {name: r if isinstance(r, dict) else median_of(r) for name, r in rounds.items()}
     print(f"{'target':18} {'c1 rps':>9} {'p50 ms':>7} {'p99 ms':>7}   {'c64 rps':>9} "
           f"{'p50 ms':>7} {'p99 ms':>7}", file=sys.stderr)
     for name, r in results.items():
@@ -159,7 +188,7 @@ def main():
     for key, (value, goal) in goals.items():
         shown = "n/a" if value is None else f"{value:.2f}"
         print(f"{key}: {shown} (goal {goal})", file=sys.stderr)
-    doc = {"duration_s": args.duration, "cpus": os.cpu_count(), "results": results,
+    doc = {"duration_s": args.duration, "rounds": max(1, args.rounds), "cpus": os.cpu_count(), "results": results,
            "ratios": {k: v for k, (v, _) in goals.items()}}
     text = json.dumps(doc, indent=2)
     print(text)

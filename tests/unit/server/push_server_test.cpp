@@ -238,6 +238,41 @@ TEST_F(push_server_test, many_concurrent_keep_alive_connections_are_all_answered
   EXPECT_EQ(good.load(), clients * per_client);
 }
 
+TEST_F(push_server_test, a_client_stalled_mid_body_or_idle_between_requests_is_closed_in_time) {
+  settings_.io_timeout = std::chrono::milliseconds(300);
+  settings_.idle_timeout = std::chrono::milliseconds(300);
+  start();
+  start_loops(1, echo);
+  raw_connection stalled(server_->port());
+  ASSERT_TRUE(
+      stalled.send_bytes("POST /invoke HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  raw_connection idle(server_->port());
+  const auto r = idle.exchange("POST", "/invoke", "first");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "first");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(stalled.wait_closed());
+  EXPECT_TRUE(idle.wait_closed());
+  // Closed by the timeouts (300 ms, swept every 100 ms), not by the 60 s guard of the client.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(push_server_test, a_handler_slower_than_every_io_timeout_is_still_answered) {
+  settings_.header_timeout = std::chrono::milliseconds(200);
+  settings_.io_timeout = std::chrono::milliseconds(200);
+  settings_.idle_timeout = std::chrono::milliseconds(200);
+  start();
+  start_loops(1, [](const invocation& inv) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    return outcome::success(inv.payload, "text/plain");
+  });
+  raw_connection c(server_->port());
+  const auto r = c.exchange("POST", "/invoke", "slow");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_EQ(r->body, "slow");
+}
+
 TEST_F(push_server_test, oversized_head_is_431_and_the_server_keeps_serving) {
   start();
   start_loops(1, echo);
