@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <string>
 #include <thread>
@@ -673,15 +675,45 @@ std::vector<std::string> node_stream_env(const std::string& name) {
 
 }  // namespace
 
-// A push platform answers once: a streamed response (streamifyResponse) is gathered, then
-// answered whole; an HTTP prelude (HttpResponseStream.from) gives the status and headers.
-TEST(push_runtime_test, streamed_node_responses_are_answered_whole) {
+// On the http platform a streamed response (streamifyResponse) reaches the client as it is
+// written, chunked, as from a function URL: an HTTP prelude (HttpResponseStream.from) gives the
+// status and headers, a failure after the first bytes cuts the body short, and the connection
+// and the function go on serving.
+TEST(push_runtime_test, streamed_node_responses_reach_the_http_client_as_they_are_written) {
+  function_process gated(LAMELLA_GENERIC_BOOTSTRAP, node_stream_env("gatedQuery"));
+  const auto gate =
+      std::filesystem::temp_directory_path() / ("lamella-push-gate-" + std::to_string(::getpid()));
+  std::filesystem::remove(gate);
+  raw_connection g(gated.port());
+  ASSERT_TRUE(g.send_request("GET", "/gated?gate=" + gate.string()));
+  const auto head = g.read_head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200U);
+  EXPECT_EQ(head->header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(head->header("Content-Type"), "text/plain");
+  // "second" is written only once the gate exists, which it does only after "first" arrived.
+  EXPECT_EQ(g.read_chunk(), "first\n");
+  std::ofstream(gate) << "open";
+  EXPECT_EQ(g.read_chunk(), "second\n");
+  EXPECT_EQ(g.read_chunk(), "");
+  std::filesystem::remove(gate);
+  auto r = g.exchange("GET", "/healthz");  // the same connection goes on
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+
   function_process fn(LAMELLA_GENERIC_BOOTSTRAP, node_stream_env("http"));
   raw_connection c(fn.port());
-  auto r = c.exchange("GET", "/with-prelude");
+  r = c.exchange("GET", "/with-prelude");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201U);
   EXPECT_EQ(r->header("x-sample"), "yes");
+  EXPECT_EQ(r->body, "hello world");
+  ASSERT_TRUE(c.send_request("HEAD", "/head"));  // a HEAD's answer is the head alone
+  r = c.read_response(/*bodiless=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201U);
+  r = c.exchange("GET", "/again");
+  ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "hello world");
   fn.signal(SIGTERM);
   EXPECT_EQ(fn.wait(), 0);
@@ -694,13 +726,21 @@ TEST(push_runtime_test, streamed_node_responses_are_answered_whole) {
   EXPECT_EQ(r->header("Content-Type"), "text/plain");
   EXPECT_EQ(r->body, "one two");
 
-  // A handler that fails after its first chunk: the invocation fails (API Gateway's 500).
+  // A handler that fails after its first chunk: the status went out, so the body is cut short
+  // (the connection closes without the last chunk); one that fails first gets API Gateway's 500.
   function_process failing(LAMELLA_GENERIC_BOOTSTRAP, node_stream_env("failsAfterWrite"));
-  raw_connection f(failing.port());
-  r = f.exchange("GET", "/fails");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 500U);
-  r = f.exchange("GET", "/fails-again");  // and the function goes on serving
+  for (int i = 0; i < 2; ++i) {  // and the function goes on serving
+    raw_connection f(failing.port());
+    ASSERT_TRUE(f.send_request("GET", "/fails"));
+    const auto cut = f.read_head();
+    ASSERT_TRUE(cut);
+    EXPECT_EQ(cut->status, 200U);
+    EXPECT_EQ(f.read_chunk(), "partial\n");
+    EXPECT_EQ(f.read_chunk(), std::nullopt);
+  }
+  function_process early(LAMELLA_GENERIC_BOOTSTRAP, node_stream_env("failsBeforeWrite"));
+  raw_connection e(early.port());
+  r = e.exchange("GET", "/fails-first");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 500U);
 }

@@ -57,6 +57,12 @@ class http_adapter final : public adapter {
     return with_request_id(detail::gateway_timeout_reply(), inv);
   }
 
+  /// An HTTP request's streamed response goes to the client as it is written (a function URL's
+  /// behaviour); a CloudEvent's is one answer.
+  [[nodiscard]] bool streams(const request& req) const override {
+    return detail::detect_cloud_event(req) == detail::cloud_event_mode::none;
+  }
+
  private:
   http_options options_;
 };

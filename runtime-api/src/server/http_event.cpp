@@ -787,6 +787,36 @@ outcome streamed_outcome(std::string_view content_type, std::string_view bytes) 
   return outcome::success(boost::json::serialize(response), "application/json");
 }
 
+streamed_head_result streamed_head(std::string_view content_type, std::string_view bytes) {
+  constexpr std::string_view http_integration =
+      "application/vnd.awslambda.http-integration-response";
+  streamed_head_result out;
+  if (!detail::iequals(detail::trim(content_type), http_integration)) {
+    out.what = streamed_head_result::state::ready;
+    out.head.status = 200;
+    out.head.headers.emplace_back("Content-Type",
+                                  content_type.empty() ? "application/octet-stream" : content_type);
+    return out;
+  }
+  constexpr std::string_view delimiter("\0\0\0\0\0\0\0\0", 8);
+  const auto end = bytes.find(delimiter);
+  if (end == std::string_view::npos) return out;  // need_more
+  auto prelude = detail::parse_json(bytes.substr(0, end));
+  if (!prelude || !prelude->is_object()) {
+    out.what = streamed_head_result::state::invalid;
+    return out;
+  }
+  boost::json::object response = std::move(prelude->get_object());
+  if (!response.contains("statusCode")) response["statusCode"] = 200;
+  response["body"] = "";
+  // API Gateway's mapping of a result object, whose (empty) body and framing are dropped.
+  out.head = detail::http_reply_from_result(boost::json::serialize(response), "application/json");
+  out.head.body.clear();
+  out.what = streamed_head_result::state::ready;
+  out.body_at = end + delimiter.size();
+  return out;
+}
+
 reply adapter::on_hook(const request& /*req*/, dispatch::kind /*hook*/,
                        const outcome* failure) const {
   return detail::plain_hook_reply(failure);

@@ -106,6 +106,11 @@ class adapter {
   /// The answer when the invocation timed out (504 or the platform's equivalent). Default: API
   /// Gateway's 504 {"message":"Endpoint request timed out"}.
   [[nodiscard]] virtual reply on_timeout(const request& req, const invocation& inv) const;
+  /// Whether a response the handler streams for `req` (through a response stream) goes to the
+  /// HTTP client chunk by chunk as it is written, status and headers first (streamed_head()),
+  /// instead of being gathered and answered whole through on_outcome(streamed_outcome()).
+  /// Default: false, for a platform that takes one answer per invocation.
+  [[nodiscard]] virtual bool streams(const request& /*req*/) const { return false; }
   /// The line (without newline) the server writes to stdout at `mark`, so that a platform that
   /// slices its log by markers finds them (FC: `FC Invoke Start RequestId: <id>`). `request_id`
   /// is the invocation's; empty for initialize marks. Empty (the default): nothing is written.
@@ -124,6 +129,22 @@ class adapter {
 /// that is not a JSON object gives a Runtime.InvalidResponseStream function error. (Defined in
 /// http_event.cpp.)
 outcome streamed_outcome(std::string_view content_type, std::string_view bytes);
+
+/// The head of a response streamed to the HTTP client (adapter::streams()), from the first
+/// bytes the handler wrote, read as streamed_outcome() reads them.
+struct streamed_head_result {
+  enum class state {
+    need_more,  ///< an HTTP prelude whose eight NULs have not come yet
+    ready,      ///< `head` and `body_at` are set
+    invalid,    ///< the prelude is not a JSON object: gather, and fail as streamed_outcome() does
+  } what = state::need_more;
+  reply head;               ///< the status and headers (no body)
+  std::size_t body_at = 0;  ///< where the body starts in the bytes
+};
+/// For application/vnd.awslambda.http-integration-response, the prelude's statusCode (200 when
+/// absent), headers, multiValueHeaders and cookies; for any other type, 200 with that
+/// Content-Type (application/octet-stream when empty). (Defined in http_event.cpp.)
+streamed_head_result streamed_head(std::string_view content_type, std::string_view bytes);
 
 /// Headers the server writes itself (Content-Length, Transfer-Encoding, Connection, Keep-Alive):
 /// never taken from a handler's result or an adapter's reply. (Defined in http_event.cpp.)

@@ -89,6 +89,10 @@ using steady = std::chrono::steady_clock;
 /// timer queue, and a completion handler, for every operation.)
 constexpr unsigned sweep_every_ticks = 10;  // watchdog ticks of 10 ms
 
+/// How many bytes of a streamed response may wait for a slow client before the handler's writes
+/// wait (as a socket's buffer makes a writer wait).
+constexpr std::size_t stream_buffer_limit = 1024 * 1024;
+
 /// After an error answer (431, 413) the request's remaining bytes are read and dropped for at
 /// most this long before closing: closing with unread input makes the kernel send a reset, which
 /// can destroy the answer before the client reads it.
@@ -148,8 +152,15 @@ enum class framing {
 /// framing ones, which are the server's own), Content-Length, Connection. No body for HEAD
 /// (`head`), nor for a status that cannot have one (1xx, 204, 304), which has no Content-Length
 /// either.
-void write_reply(const reply& r, framing how, bool head, std::string& out) {
+/// The status (500 for one out of range) and whether an answer with it has no body (1xx, 204,
+/// 304).
+std::pair<unsigned, bool> answer_status(const reply& r) {
   const auto status = r.status >= 100 && r.status <= 999 ? r.status : 500U;
+  return {status, status < 200 || status == 204 || status == 304};
+}
+
+/// Appends the status line and the reply's headers, less the framing ones, to `out`.
+void write_status_and_headers(const reply& r, unsigned status, std::string& out) {
   char digits[16];
   out.append("HTTP/1.1 ");
   out.append(digits, std::to_chars(digits, digits + sizeof digits, status).ptr);
@@ -161,7 +172,12 @@ void write_reply(const reply& r, framing how, bool head, std::string& out) {
     if (is_framing_header(name)) continue;
     out.append(name).append(": ").append(value).append("\r\n");
   }
-  const bool bodiless = status < 200 || status == 204 || status == 304;
+}
+
+void write_reply(const reply& r, framing how, bool head, std::string& out) {
+  const auto [status, bodiless] = answer_status(r);
+  char digits[16];
+  write_status_and_headers(r, status, out);
   if (!bodiless) {
     out.append("Content-Length: ");
     out.append(digits, std::to_chars(digits, digits + sizeof digits, r.body.size()).ptr);
@@ -171,6 +187,15 @@ void write_reply(const reply& r, framing how, bool head, std::string& out) {
   if (how == framing::keep_alive_http_10) out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
   if (!bodiless && !head) out.append(r.body);
+}
+
+/// Appends `bytes` to `out` as one chunk of a chunked body (nothing for no bytes: an empty chunk
+/// would end the body).
+void append_chunk(std::string_view bytes, std::string& out) {
+  if (bytes.empty()) return;
+  char digits[16];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, bytes.size(), 16).ptr);
+  out.append("\r\n").append(bytes).append("\r\n");
 }
 
 std::string_view header_of(const http_request& req, std::string_view name) {
@@ -195,6 +220,11 @@ struct job {
   bool runs_inline = false;
   int fd = -1;
   std::atomic<bool> cut_off{false};
+  // A response streamed to the client (adapter::streams()): the bytes the handler wrote that are
+  // not yet in the socket (the handler waits while there are too many), and whether the
+  // connection is gone (its writes then fail).
+  std::atomic<std::size_t> unsent{0};
+  std::atomic<bool> broken{false};
 };
 
 /// serve_directly(): a handler slot with an I/O context and thread of its own. The connections it
@@ -284,6 +314,19 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   void set_ready(std::function<void()> ready);
   http_response complete(std::string_view request_id, outcome o);
   http_response init_failed(outcome o);
+  // A response streamed to the client as the handler writes it (adapter::streams()); called on
+  // the handler's thread, between begin_chunked() and end_chunked() of the in-process transport.
+  /// The running job `request_id` names if its response is streamed to the client; nullptr when
+  /// it is not running, runs inline, or the adapter gathers streamed responses.
+  std::shared_ptr<job> streaming_job(std::string_view request_id);
+  /// Sends `head` and the first bytes; waits while too much is unsent (stream_write()).
+  void stream_start(const std::shared_ptr<job>& j, reply head, std::string first);
+  /// Sends `bytes` as one chunk, then waits while more than stream_buffer_limit bytes are not
+  /// yet in the socket. Errors: runtime_api_unreachable (the client's connection is gone).
+  result<void> stream_write(const std::shared_ptr<job>& j, std::string_view bytes);
+  /// Ends the stream (`ok`: completely; else the connection closes): 202, or Lambda's 400 when
+  /// the invocation was answered meanwhile (its deadline, a stop).
+  http_response stream_finish(const std::shared_ptr<job>& j, bool ok);
 
   // Sessions (each on its executor's thread).
   void on_request(const std::shared_ptr<session>& s, request req);
@@ -322,6 +365,8 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   /// Answers `j`, which was taken out of running_ while it may still run: through its session,
   /// or for an inline job by writing on its socket from this thread (its own is in the handler).
   void answer_cut_off(const std::shared_ptr<job>& j, reply r);
+  /// Blocks while more than stream_buffer_limit bytes of `j`'s stream are not in the socket.
+  static void wait_for_room(job& j);
   /// Every 10 ms: answers the inline jobs whose deadline has passed (on_timeout).
   void watch();
   /// Closes the connections whose read or write is past its deadline (every few watch() ticks).
@@ -466,6 +511,9 @@ class session : public std::enable_shared_from_this<session> {
   /// Writes `r` as the answer to the current request; `counted` when the server counted the
   /// request as busy. Keeps the connection unless the client or the server wants it closed.
   void respond(const reply& r, bool counted) {
+    // An answer while a response streams (the invocation was cut off: its deadline, a stop): the
+    // head went out already, and only closing tells the client the body is cut short.
+    if (streaming_) close();
     if (closed_) {
       owner_.on_reply_written(counted);
       return;
@@ -491,6 +539,49 @@ class session : public std::enable_shared_from_this<session> {
                      });
   }
 
+  /// Starts the streamed answer of `j` (impl::stream_start()): `head`, framed chunked (for an
+  /// HTTP/1.0 client, ended by closing instead), then `first` as the first chunk.
+  void stream_head(const std::shared_ptr<job>& j, const reply& head, std::string_view first) {
+    if (closed_) return mark_broken(*j);
+    streaming_ = true;
+    stream_job_ = j;
+    keep_alive_ = keep_alive_ && !owner_.stopping() && !http_10_;
+    const auto [status, bodiless] = answer_status(head);
+    stream_chunked_ = !http_10_;
+    stream_discard_ = head_ || bodiless;
+    write_status_and_headers(head, status, stream_pending_);
+    if (!stream_discard_ && stream_chunked_)
+      stream_pending_.append("Transfer-Encoding: chunked\r\n");
+    if (!keep_alive_) stream_pending_.append("Connection: close\r\n");
+    stream_pending_.append("\r\n");
+    stream_chunk(first);
+  }
+
+  /// Sends `bytes` of the streamed answer as one chunk.
+  void stream_chunk(std::string_view bytes) {
+    if (!streaming_) return;  // closed since: the job is marked broken
+    if (stream_discard_) return stream_sent(bytes.size());
+    if (stream_chunked_) {
+      append_chunk(bytes, stream_pending_);
+    } else {
+      stream_pending_.append(bytes);
+    }
+    stream_pending_payload_ += bytes.size();
+    stream_flush();
+  }
+
+  /// Ends the streamed answer: when `ok`, with the last chunk, and the connection goes on; else
+  /// by closing the connection (the client sees the body cut short, as from a function URL).
+  void stream_end(bool ok) {
+    if (!streaming_ || !ok) {
+      close();
+      return owner_.on_reply_written(true);
+    }
+    if (stream_chunked_ && !stream_discard_) stream_pending_.append("0\r\n\r\n");
+    stream_ending_ = true;
+    stream_flush();
+  }
+
   /// Whether a request is between its read and its answer.
   [[nodiscard]] bool busy() const noexcept { return busy_; }
 
@@ -502,6 +593,8 @@ class session : public std::enable_shared_from_this<session> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    streaming_ = false;
+    if (auto j = std::exchange(stream_job_, nullptr)) mark_broken(*j);
     beast::error_code ec;
     socket_.shutdown(stream_protocol::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -630,6 +723,65 @@ class session : public std::enable_shared_from_this<session> {
                             });
   }
 
+  /// The connection of a streaming job is gone: its writes fail from now on, and it waits no more.
+  static void mark_broken(job& j) {
+    j.broken = true;
+    j.unsent = 0;
+    j.unsent.notify_all();
+  }
+
+  /// `n` bytes of the streamed answer are in the socket (or dropped: HEAD): room for the handler.
+  void stream_sent(std::size_t n) {
+    if (!stream_job_) return;
+    stream_job_->unsent -= n;
+    stream_job_->unsent.notify_all();
+  }
+
+  /// Writes what the streamed answer has pending; when it has ended and all is sent, the request
+  /// is answered (on_write()).
+  void stream_flush() {
+    if (stream_writing_ || closed_) return;
+    if (stream_pending_.empty()) {
+      if (!stream_ending_) return;
+      streaming_ = false;
+      stream_ending_ = false;
+      stream_job_.reset();
+      return on_write({}, true);
+    }
+    std::swap(out_, stream_pending_);
+    stream_pending_.clear();
+    const std::size_t payload = std::exchange(stream_pending_payload_, 0);
+    beast::error_code ec;
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    const std::size_t sent = ec ? 0 : socket_.send(net::buffer(out_), 0, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) ec = {};
+    if (ec) return stream_failed();
+    if (sent == out_.size()) {
+      out_.clear();
+      stream_sent(payload);
+      return stream_flush();
+    }
+    stream_writing_ = true;
+    expire_in(owner_.settings().io_timeout);
+    net::async_write(socket_, net::buffer(out_) + sent,
+                     [self = shared_from_this(), payload](beast::error_code wec, std::size_t) {
+                       self->stream_writing_ = false;
+                       self->expire_never();
+                       if (wec) return self->stream_failed();
+                       self->out_.clear();
+                       self->stream_sent(payload);
+                       self->stream_flush();
+                     });
+  }
+
+  /// A write of the streamed answer failed: the connection closes. If the handler had ended the
+  /// stream, this is the request's answer; else its end (stream_end()) will be.
+  void stream_failed() {
+    const bool ended = std::exchange(stream_ending_, false);
+    close();
+    if (ended) owner_.on_reply_written(true);
+  }
+
   /// The read or write about to start must end within `limit` (watchdog: close_if_overdue()).
   void expire_in(std::chrono::milliseconds limit) {
     deadline_.store((steady::now() + limit).time_since_epoch().count(), std::memory_order_relaxed);
@@ -642,6 +794,15 @@ class session : public std::enable_shared_from_this<session> {
   server::impl& owner_;
   stream_protocol::socket socket_;
   worker* const home_;
+  // A response streamed to the client (stream_head() to stream_end()).
+  std::shared_ptr<job> stream_job_;
+  std::string stream_pending_;              // framed bytes not yet handed to the socket
+  std::size_t stream_pending_payload_ = 0;  // the handler's bytes among them (job::unsent)
+  bool streaming_ = false;
+  bool stream_writing_ = false;  // an asynchronous write of out_ is in progress
+  bool stream_ending_ = false;   // the handler ended the stream: answered once all is sent
+  bool stream_chunked_ = true;   // Transfer-Encoding: chunked (not for an HTTP/1.0 client)
+  bool stream_discard_ = false;  // HEAD, or a status without a body: the bytes are dropped
   // When the read or write in progress must have ended (steady clock ticks); written on the
   // session's thread, read by the watchdog's sweep.
   std::atomic<steady::rep> deadline_{std::numeric_limits<steady::rep>::max()};
@@ -661,6 +822,16 @@ class session : public std::enable_shared_from_this<session> {
 
 //------------------------------------------------------------------------------------------------
 // The in-process transport: the Lambda Runtime API, answered by the server without a socket.
+
+/// A response the handler streams through the in-process transport (begin_chunked() to
+/// end_chunked()).
+struct streamed {
+  std::string request_id;
+  std::string content_type;
+  std::string bytes;          // gathered, or the head's bytes until it can be told
+  std::shared_ptr<job> live;  // the job when its response goes to the client as written
+  bool started = false;       // its head went out (impl::stream_start())
+};
 
 class in_process_transport final : public transport {
  public:
@@ -706,8 +877,9 @@ class in_process_transport final : public transport {
     return {};
   }
 
-  // A streamed response (Node's streamifyResponse): gathered, then answered once, as a push
-  // platform takes one answer (detail::streamed_outcome()).
+  // A streamed response (Node's streamifyResponse): sent to the client as it is written when the
+  // adapter streams (impl::streaming_job(); the head once streamed_head() can tell it), else
+  // gathered and answered once (streamed_outcome()), as a platform that takes one answer wants.
   result<void> begin_chunked(const http_request& request) override {
     constexpr std::string_view prefix = "/2018-06-01/runtime/invocation/";
     constexpr std::string_view suffix = "/response";
@@ -720,12 +892,32 @@ class in_process_transport final : public transport {
     stream_->request_id =
         target.substr(prefix.size(), target.size() - prefix.size() - suffix.size());
     stream_->content_type = header_of(request, detail::content_type_header);
+    stream_->live = server_->streaming_job(stream_->request_id);
     return {};
   }
 
   result<void> write_chunk(std::string_view bytes) override {
     if (!stream_) return errc::runtime_api_unreachable;
+    if (stream_->started) {
+      auto written = server_->stream_write(stream_->live, bytes);
+      if (!written) drop_broken_stream();
+      return written;
+    }
     stream_->bytes.append(bytes);
+    if (!stream_->live) return {};
+    auto head = streamed_head(stream_->content_type, stream_->bytes);
+    if (head.what == streamed_head_result::state::need_more) return {};
+    if (head.what == streamed_head_result::state::invalid) {
+      stream_->live.reset();  // gathered: its end fails it as an invalid stream
+      return {};
+    }
+    stream_->started = true;
+    server_->stream_start(stream_->live, std::move(head.head), stream_->bytes.substr(head.body_at));
+    stream_->bytes.clear();
+    if (stream_->live->broken) {
+      drop_broken_stream();
+      return errc::runtime_api_unreachable;
+    }
     return {};
   }
 
@@ -740,6 +932,8 @@ class in_process_transport final : public transport {
       if (iequals(name, detail::error_type_header)) error_type = value;
       if (iequals(name, "Lambda-Runtime-Function-Error-Body")) error_body = value;
     }
+    // Streamed to the client: a failure can only cut the body short (the status went out).
+    if (done.started) return server_->stream_finish(done.live, error_type.empty());
     if (!error_type.empty()) {
       // The handler failed mid-stream: the invocation fails, as it would unstreamed.
       auto body = lamella::detail::base64_decode(error_body);
@@ -753,6 +947,11 @@ class in_process_transport final : public transport {
   void abort_chunked() noexcept override {
     if (!stream_) return;
     try {
+      if (stream_->started) {
+        (void)server_->stream_finish(stream_->live, false);
+        stream_.reset();
+        return;
+      }
       (void)server_->complete(stream_->request_id,
                               outcome::failure("Runtime.ResponseStreamAborted",
                                                "the handler abandoned its response stream"));
@@ -764,11 +963,13 @@ class in_process_transport final : public transport {
   [[nodiscard]] std::string_view name() const noexcept override { return "in-process"; }
 
  private:
-  struct streamed {
-    std::string request_id;
-    std::string content_type;
-    std::string bytes;
-  };
+  /// The client's connection of a streamed response is gone: the write failed, and as after a
+  /// failed write on a network transport the stream is over (the invocation ends now, not at its
+  /// deadline).
+  void drop_broken_stream() {
+    (void)server_->stream_finish(stream_->live, false);
+    stream_.reset();
+  }
 
   static std::string error_type_or_unknown(const http_request& request) {
     const auto type = header_of(request, detail::error_type_header);
@@ -1415,6 +1616,61 @@ http_response server::impl::complete(std::string_view request_id, outcome o) {
   }
   mark(log_mark::invoke_end, j->req, j->inv.request_id);
   answer(j, guarded([&] { return adapter_->on_outcome(j->req, j->inv, o); }));
+  return api_response(202, R"({"status":"OK"})");
+}
+
+std::shared_ptr<job> server::impl::streaming_job(std::string_view request_id) {
+  const std::lock_guard lock(mutex_);
+  const auto it = running_.find(std::string(request_id));
+  if (it == running_.end() || it->second->runs_inline) return nullptr;
+  const auto& j = it->second;
+  try {
+    return adapter_->streams(j->req) ? j : nullptr;
+  } catch (...) {
+    return nullptr;  // an adapter that cannot tell gathers, as by default
+  }
+}
+
+void server::impl::stream_start(const std::shared_ptr<job>& j, reply head, std::string first) {
+  j->unsent += first.size();
+  const auto s = j->owner;
+  net::post(s->executor(), [s, j, head = std::move(head), first = std::move(first)] {
+    s->stream_head(j, head, first);
+  });
+  wait_for_room(*j);
+}
+
+result<void> server::impl::stream_write(const std::shared_ptr<job>& j, std::string_view bytes) {
+  if (j->broken) return errc::runtime_api_unreachable;
+  j->unsent += bytes.size();
+  const auto s = j->owner;
+  net::post(s->executor(), [s, chunk = std::string(bytes)] { s->stream_chunk(chunk); });
+  wait_for_room(*j);
+  if (j->broken) return errc::runtime_api_unreachable;
+  return {};
+}
+
+void server::impl::wait_for_room(job& j) {
+  auto unsent = j.unsent.load();
+  while (unsent > stream_buffer_limit && !j.broken) {
+    j.unsent.wait(unsent);
+    unsent = j.unsent.load();
+  }
+}
+
+http_response server::impl::stream_finish(const std::shared_ptr<job>& j, bool ok) {
+  {
+    const std::lock_guard lock(mutex_);
+    const auto it = running_.find(j->inv.request_id);
+    if (it == running_.end() || it->second != j) {
+      return api_response(
+          400, R"({"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"})");
+    }
+    running_.erase(it);
+  }
+  mark(log_mark::invoke_end, j->req, j->inv.request_id);
+  const auto s = j->owner;
+  net::post(s->executor(), [s, ok] { s->stream_end(ok); });
   return api_response(202, R"({"status":"OK"})");
 }
 

@@ -108,9 +108,58 @@ class raw_connection {
     return send_bytes(head) && send_bytes(body);
   }
 
-  /// Reads one answer (Content-Length bodies only; none at all when `bodiless`, the answer to a
-  /// HEAD). nullopt when the connection closed first.
+  /// Reads one answer: a Content-Length or chunked body (none at all when `bodiless`, the answer
+  /// to a HEAD). nullopt when the connection closed first (for a chunked body: before its last
+  /// chunk).
   std::optional<raw_response> read_response(bool bodiless = false) {
+    auto r = read_head();
+    if (!r) return std::nullopt;
+    if (!bodiless && r->header("Transfer-Encoding") == "chunked") {
+      for (;;) {
+        auto chunk = read_chunk();
+        if (!chunk) return std::nullopt;
+        if (chunk->empty()) return r;
+        r->body.append(*chunk);
+      }
+    }
+    const std::string length = r->header("Content-Length");
+    const std::size_t size = length.empty() || bodiless ? 0 : std::stoul(length);
+    while (buffer_.size() < size) {
+      if (!fill()) return std::nullopt;
+    }
+    r->body = buffer_.substr(0, size);
+    buffer_.erase(0, size);
+    return r;
+  }
+
+  /// Reads the next chunk of a chunked body: its bytes, empty for the last chunk (whose trailers
+  /// are read and dropped), nullopt when the connection closed first.
+  std::optional<std::string> read_chunk() {
+    std::size_t end = 0;
+    while ((end = buffer_.find("\r\n")) == std::string::npos) {
+      if (!fill()) return std::nullopt;
+    }
+    const std::size_t size = std::stoul(buffer_.substr(0, end), nullptr, 16);
+    buffer_.erase(0, end + 2);
+    if (size == 0) {
+      for (;;) {  // trailers, up to the empty line
+        while ((end = buffer_.find("\r\n")) == std::string::npos) {
+          if (!fill()) return std::nullopt;
+        }
+        buffer_.erase(0, end + 2);
+        if (end == 0) return std::string();
+      }
+    }
+    while (buffer_.size() < size + 2) {
+      if (!fill()) return std::nullopt;
+    }
+    std::string bytes = buffer_.substr(0, size);
+    buffer_.erase(0, size + 2);
+    return bytes;
+  }
+
+  /// Reads an answer's status line and headers, leaving its body unread.
+  std::optional<raw_response> read_head() {
     std::size_t end = 0;
     while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
       if (!fill()) return std::nullopt;
@@ -131,13 +180,6 @@ class raw_connection {
       r.headers.emplace_back(line.substr(0, colon), value);
       pos = line_end + 2;
     }
-    const std::string length = r.header("Content-Length");
-    const std::size_t size = length.empty() || bodiless ? 0 : std::stoul(length);
-    while (buffer_.size() < size) {
-      if (!fill()) return std::nullopt;
-    }
-    r.body = buffer_.substr(0, size);
-    buffer_.erase(0, size);
     return r;
   }
 

@@ -42,7 +42,10 @@ reply make_reply(unsigned status, std::string body) {
 /// anything else invokes with the body as the event. Counts the requests it classified.
 class echo_adapter final : public adapter {
  public:
+  /// `streams`: whether streamed responses go to the client as written (adapter::streams()).
+  explicit echo_adapter(bool streams = false) : streams_(streams) {}
   [[nodiscard]] std::string_view name() const noexcept override { return "test"; }
+  [[nodiscard]] bool streams(const request& /*req*/) const override { return streams_; }
   [[nodiscard]] dispatch on_request(const request& req, std::string_view /*id*/) const override {
     {
       const std::lock_guard lock(mutex_);
@@ -92,6 +95,7 @@ class echo_adapter final : public adapter {
   }
 
  private:
+  bool streams_;
   mutable std::mutex mutex_;
   mutable std::condition_variable cv_;
   mutable int requests_ = 0;
@@ -139,7 +143,7 @@ class push_server_test : public ::testing::Test {
   }
 
   void start(server_options options = {}) {
-    auto a = std::make_unique<echo_adapter>();
+    auto a = std::make_unique<echo_adapter>(streams_);
     adapter_ = a.get();
     auto s = server::start(settings_, std::move(a), std::move(options));
     ASSERT_TRUE(s) << s.error().message();
@@ -166,6 +170,7 @@ class push_server_test : public ::testing::Test {
   }
 
   platform_settings settings_;
+  bool streams_ = false;  // the adapter streams responses to the client (set before start())
   std::unique_ptr<server> server_;
   const echo_adapter* adapter_ = nullptr;
   std::vector<std::thread> loops_;
@@ -447,6 +452,93 @@ TEST_F(push_server_test, a_polling_loops_free_slots_are_room_beside_the_queue) {
     EXPECT_EQ(r->status, 200U);
     EXPECT_EQ(r->body.substr(0, 6), "event ");
   }
+}
+
+TEST_F(push_server_test,
+       a_streamed_response_reaches_the_client_as_written_and_a_slow_reader_holds_it) {
+  streams_ = true;
+  start();
+  gate first_seen;
+  constexpr std::size_t block = 64 * 1024;
+  constexpr std::size_t blocks = 512;  // 32 MiB: far more than the server and the sockets hold
+  std::atomic<std::size_t> written{0};
+  std::thread loop([&] {
+    lambda_client client(server_->make_transport(), "cpp");
+    auto inv = client.next();
+    if (!inv) return ADD_FAILURE() << inv.error().message();
+    auto stream = client.stream_response(inv->request_id, "text/plain");
+    if (!stream || !stream->write("first")) return ADD_FAILURE() << "the stream did not start";
+    first_seen.arrive_and_wait();
+    const std::string bytes(block, 'x');
+    for (std::size_t i = 0; i < blocks; ++i) {
+      if (!stream->write(bytes)) return ADD_FAILURE() << "write " << i << " failed";
+      written += block;
+    }
+    const auto finished = stream->finish();
+    EXPECT_TRUE(finished && *finished == post_status::accepted);
+    auto next = client.next();  // the connection goes on
+    if (!next) return ADD_FAILURE() << next.error().message();
+    EXPECT_TRUE(client.post_response(next->request_id, outcome::success("plain", "text/plain")));
+  });
+  raw_connection c(server_->port());
+  ASSERT_TRUE(c.send_request("GET", "/stream"));
+  const auto head = c.read_head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200U);
+  EXPECT_EQ(head->header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(head->header("Content-Type"), "text/plain");
+  EXPECT_EQ(c.read_chunk(), "first");  // before the handler goes on: it waits for this
+  first_seen.open();
+  // Nobody reads: the handler's writes wait once the server holds 1 MiB it cannot send.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_LT(written.load(), blocks * block);
+  std::size_t total = 0;
+  for (;;) {
+    const auto chunk = c.read_chunk();
+    ASSERT_TRUE(chunk) << "the stream was cut short after " << total << " bytes";
+    if (chunk->empty()) break;
+    EXPECT_EQ(chunk->find_first_not_of('x'), std::string::npos);
+    total += chunk->size();
+  }
+  EXPECT_EQ(total, blocks * block);
+  const auto r = c.exchange("POST", "/invoke", "next");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "plain");
+  loop.join();
+}
+
+TEST_F(push_server_test, a_client_gone_mid_stream_fails_the_handlers_writes_and_serving_goes_on) {
+  streams_ = true;
+  start();
+  std::promise<bool> write_failed;
+  std::thread loop([&] {
+    lambda_client client(server_->make_transport(), "cpp");
+    auto inv = client.next();
+    if (!inv) return ADD_FAILURE() << inv.error().message();
+    auto stream = client.stream_response(inv->request_id, "text/plain");
+    if (!stream) return ADD_FAILURE() << stream.error().message();
+    const std::string bytes(64 * 1024, 'y');
+    bool failed = false;
+    for (int i = 0; i < 100000 && !failed; ++i) failed = !stream->write(bytes);
+    write_failed.set_value(failed);
+    auto next = client.next();
+    if (!next) return ADD_FAILURE() << next.error().message();
+    EXPECT_TRUE(client.post_response(next->request_id, outcome::success("after", "text/plain")));
+  });
+  {
+    raw_connection c(server_->port());
+    ASSERT_TRUE(c.send_request("GET", "/stream"));
+    ASSERT_TRUE(c.read_head());
+    ASSERT_TRUE(c.read_chunk());
+  }  // closed with unread bytes: the server's next send fails
+  auto failed = write_failed.get_future();
+  ASSERT_EQ(failed.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(failed.get());
+  raw_connection d(server_->port());
+  const auto r = d.exchange("POST", "/invoke", "x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "after");
+  loop.join();
 }
 
 TEST_F(push_server_test, an_invocation_past_its_timeout_is_answered_504_and_the_late_post_refused) {

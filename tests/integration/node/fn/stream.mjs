@@ -12,6 +12,15 @@ export const gated = awslambda.streamifyResponse(async (event, stream) => {
   stream.end('second\n');
 });
 
+// The same on a push platform, whose event is an HTTP request: the gate is its `gate` query
+// parameter.
+export const gatedQuery = awslambda.streamifyResponse(async (event, stream) => {
+  stream.setContentType('text/plain');
+  stream.write('first\n');
+  while (!existsSync(event.queryStringParameters.gate)) await sleep(2);
+  stream.end('second\n');
+});
+
 // event.mib MiB in 64 KiB chunks of one repeated letter per chunk index.
 export const big = awslambda.streamifyResponse(async (event, stream) => {
   const chunk = 64 * 1024;
