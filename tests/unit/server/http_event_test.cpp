@@ -480,5 +480,41 @@ TEST(streamed_outcome, a_prelude_that_is_not_a_json_object_is_a_function_error) 
   EXPECT_EQ(o.error_type(), "Runtime.InvalidResponseStream");
 }
 
+TEST(streamed_head, waits_for_the_whole_prelude_then_gives_its_status_headers_and_cookies) {
+  constexpr std::string_view type = "application/vnd.awslambda.http-integration-response";
+  const std::string prelude = R"({"statusCode":201,"headers":{"x-a":"1"},"cookies":["c=1"]})";
+  EXPECT_EQ(streamed_head(type, prelude).what, streamed_head_result::state::need_more);
+  EXPECT_EQ(streamed_head(type, prelude + std::string(7, '\0')).what,
+            streamed_head_result::state::need_more);
+  const std::string bytes = prelude + std::string(8, '\0') + "body";
+  const auto head = streamed_head(type, bytes);
+  ASSERT_EQ(head.what, streamed_head_result::state::ready);
+  EXPECT_EQ(head.head.status, 201U);
+  EXPECT_EQ(bytes.substr(head.body_at), "body");
+  EXPECT_TRUE(head.head.body.empty());
+  bool a = false;
+  bool cookie = false;
+  for (const auto& [name, value] : head.head.headers) {
+    a = a || (name == "x-a" && value == "1");
+    cookie = cookie || (iequals(name, "set-cookie") && value == "c=1");
+  }
+  EXPECT_TRUE(a);
+  EXPECT_TRUE(cookie);
+}
+
+TEST(streamed_head, a_bad_prelude_is_invalid_and_other_types_are_a_200_at_once) {
+  EXPECT_EQ(streamed_head("application/vnd.awslambda.http-integration-response",
+                          std::string("[1]") + std::string(8, '\0'))
+                .what,
+            streamed_head_result::state::invalid);
+  const auto plain = streamed_head("text/plain", "");
+  ASSERT_EQ(plain.what, streamed_head_result::state::ready);
+  EXPECT_EQ(plain.head.status, 200U);
+  EXPECT_EQ(plain.body_at, 0U);
+  ASSERT_EQ(plain.head.headers.size(), 1U);
+  EXPECT_EQ(plain.head.headers[0].second, "text/plain");
+  EXPECT_EQ(streamed_head("", "").head.headers[0].second, "application/octet-stream");
+}
+
 }  // namespace
 }  // namespace lamella::push::detail

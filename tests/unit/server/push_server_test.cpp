@@ -507,6 +507,27 @@ TEST_F(push_server_test,
   loop.join();
 }
 
+TEST_F(push_server_test, without_an_adapter_that_streams_a_streamed_response_is_answered_whole) {
+  start();  // the echo adapter gathers by default, as FC does
+  std::thread loop([&] {
+    lambda_client client(server_->make_transport(), "cpp");
+    auto inv = client.next();
+    if (!inv) return ADD_FAILURE() << inv.error().message();
+    auto stream = client.stream_response(inv->request_id, "text/plain");
+    if (!stream) return ADD_FAILURE() << stream.error().message();
+    EXPECT_TRUE(stream->write("one "));
+    EXPECT_TRUE(stream->write("two"));
+    EXPECT_TRUE(stream->finish());
+  });
+  raw_connection c(server_->port());
+  const auto r = c.exchange("GET", "/gathered");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200U);
+  EXPECT_EQ(r->header("Transfer-Encoding"), "");
+  EXPECT_EQ(r->body, "one two");
+  loop.join();
+}
+
 TEST_F(push_server_test, a_client_gone_mid_stream_fails_the_handlers_writes_and_serving_goes_on) {
   streams_ = true;
   start();
