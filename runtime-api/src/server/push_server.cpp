@@ -407,7 +407,10 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
 
   // Shared by the sessions and the loops; guarded by mutex_.
   std::mutex mutex_;
-  std::size_t busy_ = 0;  // requests read and not yet answered
+  // Requests read and not yet answered, and whether init failed (init_failure_ is then set):
+  // atomic, so that a request's start and end need not take mutex_ (two workers contended for it).
+  std::atomic<std::size_t> busy_{0};
+  std::atomic<bool> init_failed_{false};
   std::list<std::weak_ptr<session>> sessions_;
   std::vector<std::pair<std::shared_ptr<session>, request>> init_waiters_;
   direct_handler direct_;  // set by serve_directly(): the workers run invocations
@@ -1207,14 +1210,15 @@ std::string server::impl::new_request_id() {
 }
 
 void server::impl::on_request(const std::shared_ptr<session>& s, request req) {
-  std::optional<outcome> failed;
-  {
-    const std::lock_guard lock(mutex_);
-    ++busy_;
-    if (init_ == init_state::failed) failed = init_failure_;
-  }
-  if (failed)
+  ++busy_;
+  if (init_failed_) {
+    std::optional<outcome> failed;
+    {
+      const std::lock_guard lock(mutex_);
+      failed = init_failure_;
+    }
     return s->respond(guarded([&] { return adapter_->on_init_error(req, *failed); }), true);
+  }
 
   const std::string id = new_request_id();
   dispatch d;
@@ -1307,10 +1311,7 @@ void server::impl::run_hook(const std::shared_ptr<session>& s, request req, disp
 }
 
 void server::impl::on_reply_written(bool counted) {
-  if (counted) {
-    const std::lock_guard lock(mutex_);
-    --busy_;
-  }
+  if (counted) --busy_;
   maybe_finish();
 }
 
@@ -1434,15 +1435,35 @@ outcome server::impl::call_direct(const invocation& inv) noexcept {
 void server::impl::run_inline(worker& w, const std::shared_ptr<job>& j) {
   mark(log_mark::invoke_start, j->req, j->inv.request_id);  // before the handler's output
   // The deadline is the watchdog's (watch()): this thread cannot run a timer meanwhile.
-  const bool answered = complete(j->inv.request_id, call_direct(j->inv)).status == 202;
-  if (!answered) {
+  const outcome o = call_direct(j->inv);
+  // One lock for what complete() and drain() would each take it for: the job leaves running_,
+  // and the worker is free unless invocations are queued (the two workers contended for it).
+  bool answered = false;
+  bool freed = false;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto it = running_.find(j->inv.request_id);
+    if (it != running_.end() && it->second == j) {
+      running_.erase(it);
+      answered = true;
+    }
+    if (queue_.empty() || stopped_) {
+      w.running = false;
+      --direct_running_;
+      freed = true;
+    }
+  }
+  if (answered) {
+    mark(log_mark::invoke_end, j->req, j->inv.request_id);
+    answer(j, guarded([&] { return adapter_->on_outcome(j->req, j->inv, o); }));
+  } else {
     // The watchdog or a stop took it and wrote the answer on the socket: wait until it has,
     // then close (the connection's state is that thread's answer, sent with Connection: close).
     j->cut_off.wait(false);
     j->owner->close();
     on_reply_written(true);
   }
-  drain(w);
+  if (!freed) drain(w);
 }
 
 void server::impl::drain(worker& w) {
@@ -1680,6 +1701,7 @@ http_response server::impl::init_failed(outcome o) {
     const std::lock_guard lock(mutex_);
     if (init_ != init_state::failed) {
       init_ = init_state::failed;
+      init_failed_ = true;
       init_failure_ = o;
       queued.swap(queue_);
     }
