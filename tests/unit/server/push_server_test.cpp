@@ -164,6 +164,36 @@ class push_server_test : public ::testing::Test {
     }
   }
 
+  /// Sends `n` POST /invoke requests, "<prefix><i>", each on its own connection and thread.
+  std::vector<std::future<std::optional<raw_response>>> post_async(int n,
+                                                                   const std::string& prefix) {
+    std::vector<std::future<std::optional<raw_response>>> answers;
+    answers.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      answers.push_back(std::async(std::launch::async, [this, i, prefix] {
+        raw_connection c(server_->port());
+        return c.exchange("POST", "/invoke", prefix + std::to_string(i));
+      }));
+    }
+    return answers;
+  }
+
+  /// Takes the next invocation on `client` and opens its streamed response (text/plain); a
+  /// failure is recorded and gives nullopt.
+  static std::optional<response_stream> open_stream(lambda_client& client) {
+    auto inv = client.next();
+    if (!inv) {
+      ADD_FAILURE() << inv.error().message();
+      return std::nullopt;
+    }
+    auto stream = client.stream_response(inv->request_id, "text/plain");
+    if (!stream) {
+      ADD_FAILURE() << stream.error().message();
+      return std::nullopt;
+    }
+    return std::move(*stream);
+  }
+
   static outcome echo(const invocation& inv) {
     if (inv.payload == "throw") throw std::runtime_error("boom");
     return outcome::success(inv.payload, "text/plain");
@@ -343,14 +373,7 @@ TEST_F(push_server_test, beyond_the_connection_limit_new_connections_are_closed)
 TEST_F(push_server_test, a_full_queue_answers_overload) {
   settings_.queue_limit = 2;
   start();  // no loop yet: invocations wait in the queue
-  std::vector<std::future<std::optional<raw_response>>> queued;
-  queued.reserve(2);
-  for (int i = 0; i < 2; ++i) {
-    queued.push_back(std::async(std::launch::async, [this, i] {
-      raw_connection c(server_->port());
-      return c.exchange("POST", "/invoke", "queued " + std::to_string(i));
-    }));
-  }
+  auto queued = post_async(2, "queued ");
   adapter_->wait_requests(2);  // both are in the queue (one I/O thread: classified = queued)
   raw_connection c(server_->port());
   const auto r = c.exchange("POST", "/invoke", "one too many");
@@ -428,14 +451,7 @@ TEST_F(push_server_test, a_polling_loops_free_slots_are_room_beside_the_queue) {
   ASSERT_TRUE(none);
   ASSERT_FALSE(*none);
   // Room for three: the two free slots and the queue's one.
-  std::vector<std::future<std::optional<raw_response>>> callers;
-  callers.reserve(3);
-  for (int i = 0; i < 3; ++i) {
-    callers.push_back(std::async(std::launch::async, [this, i] {
-      raw_connection c(server_->port());
-      return c.exchange("POST", "/invoke", "event " + std::to_string(i));
-    }));
-  }
+  auto callers = post_async(3, "event ");
   adapter_->wait_requests(3);  // one I/O thread: classified = queued
   raw_connection extra(server_->port());
   const auto refused = extra.exchange("POST", "/invoke", "one too many");
@@ -464,9 +480,7 @@ TEST_F(push_server_test,
   std::atomic<std::size_t> written{0};
   std::thread loop([&] {
     lambda_client client(server_->make_transport(), "cpp");
-    auto inv = client.next();
-    if (!inv) return ADD_FAILURE() << inv.error().message();
-    auto stream = client.stream_response(inv->request_id, "text/plain");
+    auto stream = open_stream(client);
     if (!stream || !stream->write("first")) return ADD_FAILURE() << "the stream did not start";
     first_seen.arrive_and_wait();
     const std::string bytes(block, 'x');
@@ -511,10 +525,8 @@ TEST_F(push_server_test, without_an_adapter_that_streams_a_streamed_response_is_
   start();  // the echo adapter gathers by default, as FC does
   std::thread loop([&] {
     lambda_client client(server_->make_transport(), "cpp");
-    auto inv = client.next();
-    if (!inv) return ADD_FAILURE() << inv.error().message();
-    auto stream = client.stream_response(inv->request_id, "text/plain");
-    if (!stream) return ADD_FAILURE() << stream.error().message();
+    auto stream = open_stream(client);
+    if (!stream) return;
     EXPECT_TRUE(stream->write("one "));
     EXPECT_TRUE(stream->write("two"));
     EXPECT_TRUE(stream->finish());
@@ -534,10 +546,8 @@ TEST_F(push_server_test, a_client_gone_mid_stream_fails_the_handlers_writes_and_
   std::promise<bool> write_failed;
   std::thread loop([&] {
     lambda_client client(server_->make_transport(), "cpp");
-    auto inv = client.next();
-    if (!inv) return ADD_FAILURE() << inv.error().message();
-    auto stream = client.stream_response(inv->request_id, "text/plain");
-    if (!stream) return ADD_FAILURE() << stream.error().message();
+    auto stream = open_stream(client);
+    if (!stream) return;
     const std::string bytes(64 * 1024, 'y');
     bool failed = false;
     for (int i = 0; i < 100000 && !failed; ++i) failed = !stream->write(bytes);
