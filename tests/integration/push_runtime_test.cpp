@@ -691,6 +691,7 @@ TEST(push_runtime_test, streamed_node_responses_reach_the_http_client_as_they_ar
   EXPECT_EQ(head->status, 200U);
   EXPECT_EQ(head->header("Transfer-Encoding"), "chunked");
   EXPECT_EQ(head->header("Content-Type"), "text/plain");
+  EXPECT_EQ(head->header("x-amzn-RequestId").size(), 36U);  // as every answer to an invocation
   // "second" is written only once the gate exists, which it does only after "first" arrived.
   EXPECT_EQ(g.read_chunk(), "first\n");
   std::ofstream(gate) << "open";

@@ -63,6 +63,12 @@ class http_adapter final : public adapter {
     return detail::detect_cloud_event(req) == detail::cloud_event_mode::none;
   }
 
+  /// Named by x-amzn-RequestId, as every other answer to an invocation.
+  [[nodiscard]] reply on_stream_head(const request& /*req*/, const invocation& inv,
+                                     reply head) const override {
+    return with_request_id(std::move(head), inv);
+  }
+
  private:
   http_options options_;
 };

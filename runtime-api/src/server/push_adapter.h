@@ -111,6 +111,12 @@ class adapter {
   /// instead of being gathered and answered whole through on_outcome(streamed_outcome()).
   /// Default: false, for a platform that takes one answer per invocation.
   [[nodiscard]] virtual bool streams(const request& /*req*/) const { return false; }
+  /// The head of a response streamed to the client, from the one streamed_head() read (status,
+  /// headers; no body). Default: unchanged.
+  [[nodiscard]] virtual reply on_stream_head(const request& /*req*/, const invocation& /*inv*/,
+                                             reply head) const {
+    return head;
+  }
   /// The line (without newline) the server writes to stdout at `mark`, so that a platform that
   /// slices its log by markers finds them (FC: `FC Invoke Start RequestId: <id>`). `request_id`
   /// is the invocation's; empty for initialize marks. Empty (the default): nothing is written.

@@ -1653,6 +1653,11 @@ std::shared_ptr<job> server::impl::streaming_job(std::string_view request_id) {
 }
 
 void server::impl::stream_start(const std::shared_ptr<job>& j, reply head, std::string first) {
+  try {
+    reply mapped = adapter_->on_stream_head(j->req, j->inv, head);
+    head = std::move(mapped);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): the head as streamed_head() read it
+  }
   j->unsent += first.size();
   const auto s = j->owner;
   net::post(s->executor(), [s, j, head = std::move(head), first = std::move(first)] {
