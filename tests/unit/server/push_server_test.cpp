@@ -476,7 +476,7 @@ TEST_F(push_server_test,
   start();
   gate first_seen;
   constexpr std::size_t block = 64 * 1024;
-  constexpr std::size_t blocks = 512;  // 32 MiB: far more than the server and the sockets hold
+  constexpr std::size_t blocks = 1024;  // 64 MiB: far more than the server and the sockets hold
   std::atomic<std::size_t> written{0};
   std::thread loop([&] {
     lambda_client client(server_->make_transport(), "cpp");
