@@ -294,6 +294,10 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
 
   // Any thread.
   void request_stop() {
+    // At once, not only in begin_stop(): the strand may run it after an answer that was posted
+    // later (when the strand is busy, its next handler waits for its invoker to be posted again),
+    // and that answer must already say Connection: close.
+    stopping_ = true;
     net::post(strand_, [self = shared_from_this()] { self->begin_stop(); });
   }
   void serve_directly(direct_handler handler, unsigned limit);
@@ -399,9 +403,10 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   std::uint16_t port_ = 0;
   std::string adopted_where_;  // "address:port" of an adopted socket (adopt())
   std::atomic<bool> exit_when_stopped_;
-  std::atomic<bool> stopping_ = false;  // set on strand_; read anywhere
+  std::atomic<bool> stopping_ = false;  // set by request_stop() or on strand_; read anywhere
 
   // strand_ only.
+  bool stop_begun_ = false;
   bool stop_finished_ = false;
   unsigned sweep_ticks_ = 0;  // watch() ticks, for close_overdue_connections()
 
@@ -1753,7 +1758,8 @@ void server::impl::mark(log_mark what, const request& req,
 }
 
 void server::impl::begin_stop() {
-  if (stopping_) return;
+  if (stop_begun_) return;
+  stop_begun_ = true;
   std::list<std::weak_ptr<session>> sessions;
   {
     const std::lock_guard lock(mutex_);
@@ -1822,7 +1828,9 @@ void server::impl::maybe_finish() {
 }
 
 void server::impl::finish_stop() {
-  if (stop_finished_) return;
+  // Not before begin_stop() (request_stop() sets stopping_ before it runs): it ends with
+  // maybe_finish() itself.
+  if (stop_finished_ || !stop_begun_) return;
   stop_finished_ = true;
   grace_timer_.cancel();
   watchdog_.cancel();
