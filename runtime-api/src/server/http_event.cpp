@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 namespace lamella::push::detail {
@@ -763,57 +764,76 @@ bool is_framing_header(std::string_view name) {
 
 // ---- push::adapter's defaults (push_adapter.h) ----
 
-outcome streamed_outcome(std::string_view content_type, std::string_view bytes) {
+namespace {
+
+/// How a streamed response begins, as a function URL reads it (streamed_outcome(),
+/// streamed_head()).
+struct stream_start {
+  bool http = false;  ///< application/vnd.awslambda.http-integration-response
+  std::size_t body_at = std::string_view::npos;  ///< after the prelude's eight NULs; npos: not yet
+  std::optional<boost::json::object> response;   ///< the prelude, statusCode 200 when absent
+};
+
+/// For the HTTP integration type: the prelude before the first eight NULs of `bytes` (all of
+/// them when `whole` and there are none), parsed; `response` stays empty when it is not a JSON
+/// object.
+stream_start read_stream_start(std::string_view content_type, std::string_view bytes, bool whole) {
   constexpr std::string_view http_integration =
       "application/vnd.awslambda.http-integration-response";
-  if (!detail::iequals(detail::trim(content_type), http_integration)) {
-    return outcome::success(std::string(bytes), content_type.empty()
-                                                    ? std::string("application/octet-stream")
-                                                    : std::string(content_type));
-  }
   constexpr std::string_view delimiter("\0\0\0\0\0\0\0\0", 8);
+  stream_start out;
+  out.http = detail::iequals(detail::trim(content_type), http_integration);
+  if (!out.http) return out;
   const auto end = bytes.find(delimiter);
+  if (end == std::string_view::npos && !whole) return out;
+  out.body_at = end == std::string_view::npos ? bytes.size() : end + delimiter.size();
   auto prelude = detail::parse_json(bytes.substr(0, end));
-  if (!prelude || !prelude->is_object()) {
+  if (prelude && prelude->is_object()) {
+    out.response = std::move(prelude->get_object());
+    if (!out.response->contains("statusCode")) (*out.response)["statusCode"] = 200;
+  }
+  return out;
+}
+
+std::string stream_content_type(std::string_view content_type) {
+  return content_type.empty() ? std::string("application/octet-stream") : std::string(content_type);
+}
+
+}  // namespace
+
+outcome streamed_outcome(std::string_view content_type, std::string_view bytes) {
+  auto start = read_stream_start(content_type, bytes, true);
+  if (!start.http) return outcome::success(std::string(bytes), stream_content_type(content_type));
+  if (!start.response) {
     return outcome::failure("Runtime.InvalidResponseStream",
                             "the streamed response's HTTP prelude is not a JSON object");
   }
-  boost::json::object response = std::move(prelude->get_object());
-  if (!response.contains("statusCode")) response["statusCode"] = 200;
-  const std::string_view body =
-      end == std::string_view::npos ? std::string_view() : bytes.substr(end + delimiter.size());
-  response["body"] = lamella::detail::base64_encode(body);
-  response["isBase64Encoded"] = true;
-  return outcome::success(boost::json::serialize(response), "application/json");
+  (*start.response)["body"] = lamella::detail::base64_encode(bytes.substr(start.body_at));
+  (*start.response)["isBase64Encoded"] = true;
+  return outcome::success(boost::json::serialize(*start.response), "application/json");
 }
 
 streamed_head_result streamed_head(std::string_view content_type, std::string_view bytes) {
-  constexpr std::string_view http_integration =
-      "application/vnd.awslambda.http-integration-response";
+  auto start = read_stream_start(content_type, bytes, false);
   streamed_head_result out;
-  if (!detail::iequals(detail::trim(content_type), http_integration)) {
+  if (!start.http) {
     out.what = streamed_head_result::state::ready;
     out.head.status = 200;
-    out.head.headers.emplace_back("Content-Type",
-                                  content_type.empty() ? "application/octet-stream" : content_type);
+    out.head.headers.emplace_back("Content-Type", stream_content_type(content_type));
     return out;
   }
-  constexpr std::string_view delimiter("\0\0\0\0\0\0\0\0", 8);
-  const auto end = bytes.find(delimiter);
-  if (end == std::string_view::npos) return out;  // need_more
-  auto prelude = detail::parse_json(bytes.substr(0, end));
-  if (!prelude || !prelude->is_object()) {
+  if (start.body_at == std::string_view::npos) return out;  // need_more
+  if (!start.response) {
     out.what = streamed_head_result::state::invalid;
     return out;
   }
-  boost::json::object response = std::move(prelude->get_object());
-  if (!response.contains("statusCode")) response["statusCode"] = 200;
-  response["body"] = "";
+  (*start.response)["body"] = "";
   // API Gateway's mapping of a result object, whose (empty) body and framing are dropped.
-  out.head = detail::http_reply_from_result(boost::json::serialize(response), "application/json");
+  out.head =
+      detail::http_reply_from_result(boost::json::serialize(*start.response), "application/json");
   out.head.body.clear();
   out.what = streamed_head_result::state::ready;
-  out.body_at = end + delimiter.size();
+  out.body_at = start.body_at;
   return out;
 }
 

@@ -141,6 +141,12 @@ http_response api_response(unsigned status, std::string body) {
   return r;
 }
 
+/// Lambda's refusal of a post for an invocation that is unknown, already answered or timed out.
+http_response invalid_request_id() {
+  return api_response(400,
+                      R"({"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"})");
+}
+
 /// How an answer ends its connection (write_reply()).
 enum class framing {
   keep_alive,          ///< HTTP/1.1 keeps the connection without a Connection header
@@ -316,7 +322,12 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   result<http_response> next();
   result<std::optional<invocation>> poll_next(unsigned idle);
   void set_ready(std::function<void()> ready);
-  http_response complete(std::string_view request_id, outcome o);
+  http_response complete(std::string_view request_id, const outcome& o);
+  /// Takes the job `request_id` names out of running_ (nullptr: unknown, already answered or
+  /// timed out); under mutex_.
+  std::shared_ptr<job> take_running(std::string_view request_id);
+  /// Answers `j`, taken out of running_, with `o` (adapter_->on_outcome()).
+  void answer_outcome(const std::shared_ptr<job>& j, const outcome& o);
   http_response init_failed(outcome o);
   // A response streamed to the client as the handler writes it (adapter::streams()); called on
   // the handler's thread, between begin_chunked() and end_chunked() of the in-process transport.
@@ -533,18 +544,7 @@ class session : public std::enable_shared_from_this<session> {
                 : http_10_   ? framing::keep_alive_http_10
                              : framing::keep_alive,
                 head_, out_);
-    // Most answers fit in the socket's send buffer: sent at once, without an asynchronous
-    // operation and its timer. What does not fit is written asynchronously, with the timeout.
-    beast::error_code ec;
-    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
-    const std::size_t sent = ec ? 0 : socket_.send(net::buffer(out_), 0, ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) ec = {};
-    if (ec || sent == out_.size()) return on_write(ec, counted);
-    expire_in(owner_.settings().io_timeout);
-    net::async_write(socket_, net::buffer(out_) + sent,
-                     [self = shared_from_this(), counted](beast::error_code wec, std::size_t) {
-                       self->on_write(wec, counted);
-                     });
+    send_out([this, counted](beast::error_code ec) { on_write(ec, counted); });
   }
 
   /// Starts the streamed answer of `j` (impl::stream_start()): `head`, framed chunked (for an
@@ -759,27 +759,14 @@ class session : public std::enable_shared_from_this<session> {
     std::swap(out_, stream_pending_);
     stream_pending_.clear();
     const std::size_t payload = std::exchange(stream_pending_payload_, 0);
-    beast::error_code ec;
-    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
-    const std::size_t sent = ec ? 0 : socket_.send(net::buffer(out_), 0, ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) ec = {};
-    if (ec) return stream_failed();
-    if (sent == out_.size()) {
+    stream_writing_ = true;
+    send_out([this, payload](beast::error_code ec) {
+      stream_writing_ = false;
+      if (ec) return stream_failed();
       out_.clear();
       stream_sent(payload);
-      return stream_flush();
-    }
-    stream_writing_ = true;
-    expire_in(owner_.settings().io_timeout);
-    net::async_write(socket_, net::buffer(out_) + sent,
-                     [self = shared_from_this(), payload](beast::error_code wec, std::size_t) {
-                       self->stream_writing_ = false;
-                       self->expire_never();
-                       if (wec) return self->stream_failed();
-                       self->out_.clear();
-                       self->stream_sent(payload);
-                       self->stream_flush();
-                     });
+      stream_flush();
+    });
   }
 
   /// A write of the streamed answer failed: the connection closes. If the handler had ended the
@@ -788,6 +775,26 @@ class session : public std::enable_shared_from_this<session> {
     const bool ended = std::exchange(stream_ending_, false);
     close();
     if (ended) owner_.on_reply_written(true);
+  }
+
+  /// Writes out_ (answers and streamed chunks alike), then calls `done(ec)`. Most writes fit in
+  /// the socket's send buffer: sent at once, without an asynchronous operation; the remainder of
+  /// one that does not is written asynchronously under the write timeout (`done` then runs from
+  /// that completion, the session kept alive meanwhile).
+  template <class Done>
+  void send_out(Done done) {
+    beast::error_code ec;
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    const std::size_t sent = ec ? 0 : socket_.send(net::buffer(out_), 0, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) ec = {};
+    if (ec || sent == out_.size()) return done(ec);
+    expire_in(owner_.settings().io_timeout);
+    net::async_write(socket_, net::buffer(out_) + sent,
+                     [self = shared_from_this(), done = std::move(done)](beast::error_code wec,
+                                                                         std::size_t) mutable {
+                       self->expire_never();
+                       done(wec);
+                     });
   }
 
   /// The read or write about to start must end within `limit` (watchdog: close_if_overdue()).
@@ -1447,11 +1454,7 @@ void server::impl::run_inline(worker& w, const std::shared_ptr<job>& j) {
   bool freed = false;
   {
     const std::lock_guard lock(mutex_);
-    const auto it = running_.find(j->inv.request_id);
-    if (it != running_.end() && it->second == j) {
-      running_.erase(it);
-      answered = true;
-    }
+    answered = take_running(j->inv.request_id) != nullptr;
     if (queue_.empty() || stopped_) {
       w.running = false;
       --direct_running_;
@@ -1459,8 +1462,7 @@ void server::impl::run_inline(worker& w, const std::shared_ptr<job>& j) {
     }
   }
   if (answered) {
-    mark(log_mark::invoke_end, j->req, j->inv.request_id);
-    answer(j, guarded([&] { return adapter_->on_outcome(j->req, j->inv, o); }));
+    answer_outcome(j, o);
   } else {
     // The watchdog or a stop took it and wrote the answer on the socket: wait until it has,
     // then close (the connection's state is that thread's answer, sent with Connection: close).
@@ -1625,23 +1627,27 @@ http_response server::impl::next_response(const std::shared_ptr<job>& j) {
   return r;
 }
 
-http_response server::impl::complete(std::string_view request_id, outcome o) {
+std::shared_ptr<job> server::impl::take_running(std::string_view request_id) {
+  const auto it = running_.find(std::string(request_id));
+  if (it == running_.end()) return nullptr;
+  auto j = std::move(it->second);
+  running_.erase(it);
+  return j;
+}
+
+void server::impl::answer_outcome(const std::shared_ptr<job>& j, const outcome& o) {
+  mark(log_mark::invoke_end, j->req, j->inv.request_id);
+  answer(j, guarded([&] { return adapter_->on_outcome(j->req, j->inv, o); }));
+}
+
+http_response server::impl::complete(std::string_view request_id, const outcome& o) {
   std::shared_ptr<job> j;
   {
     const std::lock_guard lock(mutex_);
-    const auto it = running_.find(std::string(request_id));
-    if (it != running_.end()) {
-      j = std::move(it->second);
-      running_.erase(it);
-    }
+    j = take_running(request_id);
   }
-  if (!j) {
-    // Unknown, already answered, or timed out: refused as Lambda refuses it.
-    return api_response(400,
-                        R"({"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"})");
-  }
-  mark(log_mark::invoke_end, j->req, j->inv.request_id);
-  answer(j, guarded([&] { return adapter_->on_outcome(j->req, j->inv, o); }));
+  if (!j) return invalid_request_id();
+  answer_outcome(j, o);
   return api_response(202, R"({"status":"OK"})");
 }
 
@@ -1692,12 +1698,7 @@ void server::impl::wait_for_room(job& j) {
 http_response server::impl::stream_finish(const std::shared_ptr<job>& j, bool ok) {
   {
     const std::lock_guard lock(mutex_);
-    const auto it = running_.find(j->inv.request_id);
-    if (it == running_.end() || it->second != j) {
-      return api_response(
-          400, R"({"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"})");
-    }
-    running_.erase(it);
+    if (!take_running(j->inv.request_id)) return invalid_request_id();
   }
   mark(log_mark::invoke_end, j->req, j->inv.request_id);
   const auto s = j->owner;
